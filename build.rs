@@ -1,0 +1,89 @@
+//! Finds the labs: every folder `labs/NN-name/` with a `lab.rs` becomes a module, listed in
+//! number order, so adding a lab is adding a folder. Also embeds the published snapshots for
+//! `netlab verify`, and writes one snapshot test per lab and language for tests/labs.rs.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let root =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    println!("cargo:rerun-if-changed=labs");
+    println!("cargo:rerun-if-changed=snapshots");
+
+    let labs = lab_ids(&root.join("labs"));
+    let mut modules = String::new();
+    let mut list =
+        String::from("/// Every lab, in number order.\npub static ALL: &[&crate::lab::Lab] = &[\n");
+    let mut tests = String::new();
+    for id in &labs {
+        let module = format!("lab_{}", id.replace('-', "_"));
+        let file = root.join("labs").join(id).join("lab.rs");
+        println!("cargo:rerun-if-changed={}", file.display());
+        modules.push_str(&format!(
+            "#[path = {:?}]\nmod {module};\n",
+            file.display().to_string()
+        ));
+        list.push_str(&format!("    &{module}::LAB,\n"));
+        tests.push_str(&format!("lab_snapshot!({module}_en, {id:?}, \"en\");\n"));
+        tests.push_str(&format!("lab_snapshot!({module}_zh, {id:?}, \"zh\");\n"));
+    }
+    list.push_str("];\n");
+    write(&out.join("labs.rs"), &(modules + &list));
+    write(&out.join("lab_tests.rs"), &tests);
+
+    let mut snaps = String::from("/// Published snapshots: (file stem, contents).\npub static SNAPSHOTS: &[(&str, &str)] = &[\n");
+    for stem in snapshot_stems(&root.join("snapshots")) {
+        let file = root.join("snapshots").join(format!("{stem}.snap"));
+        snaps.push_str(&format!(
+            "    ({stem:?}, include_str!({:?})),\n",
+            file.display().to_string()
+        ));
+    }
+    snaps.push_str("];\n");
+    write(&out.join("snapshots.rs"), &snaps);
+}
+
+/// Folder names under `labs/` that look like `NN-name` and hold a lab.rs, sorted.
+fn lab_ids(dir: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("lab.rs").is_file())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| {
+                    name.len() > 3
+                        && name.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+                        && name.as_bytes()[2] == b'-'
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn snapshot_stems(dir: &Path) -> Vec<String> {
+    let mut stems: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter_map(|name| name.strip_suffix(".snap").map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    stems.sort();
+    stems
+}
+
+fn write(path: &Path, contents: &str) {
+    // Rewrite only on change, so unchanged output does not trigger recompiles.
+    if fs::read_to_string(path).ok().as_deref() != Some(contents) {
+        fs::write(path, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+}

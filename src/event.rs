@@ -1,0 +1,120 @@
+//! The trace model: one [`Event`] per socket call or kernel observation, with notes in both
+//! languages. Renderers turn events into text or JSON; nothing else formats output.
+
+use std::borrow::Cow;
+
+use crate::errno::PyErrno;
+
+/// The language of notes and engine phrases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+}
+
+/// A sentence in English and Chinese. Labs write both; the renderer picks one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub en: Cow<'static, str>,
+    pub zh: Cow<'static, str>,
+}
+
+impl Text {
+    pub fn new(en: impl Into<Cow<'static, str>>, zh: impl Into<Cow<'static, str>>) -> Text {
+        Text {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    /// Fixed text, usable in a `static` (a lab's title and lesson).
+    pub const fn fixed(en: &'static str, zh: &'static str) -> Text {
+        Text {
+            en: Cow::Borrowed(en),
+            zh: Cow::Borrowed(zh),
+        }
+    }
+
+    /// Text that reads the same in both languages (Python values, addresses).
+    pub fn same(both: impl Into<String>) -> Text {
+        let both = both.into();
+        Text::new(both.clone(), both)
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Zh => &self.zh,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.en.is_empty() && self.zh.is_empty()
+    }
+}
+
+/// What kind of line an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A socket call made by a program (server, client ...).
+    Call,
+    /// Something read from the kernel about a socket: queues, TCP state.
+    Kernel,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Call => "call",
+            Kind::Kernel => "kernel",
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned; the result says what (may be empty for `None`).
+    Returned(Text),
+    /// It raised the exception a Python program would see.
+    Raised(PyErrno),
+    /// It would block; netlab waited the declared time and moved on.
+    Blocked(Text),
+}
+
+/// One line of a trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// 1-based position in the lab's trace.
+    pub seq: u32,
+    /// `server`, `client`, `client-2`, ... or `kernel`.
+    pub side: String,
+    pub kind: Kind,
+    /// The call in Python socket notation, or what was observed for kernel lines.
+    pub call: Text,
+    pub outcome: Outcome,
+    /// Notes saying what just happened and why.
+    pub notes: Vec<Text>,
+    /// A section heading that opens before this event.
+    pub section: Option<Text>,
+}
+
+impl Event {
+    /// The errno symbol of a raised exception, for JSON and tests.
+    pub fn error(&self) -> Option<&'static str> {
+        match &self.outcome {
+            Outcome::Raised(errno) => Some(errno.symbol),
+            _ => None,
+        }
+    }
+}

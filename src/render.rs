@@ -1,0 +1,156 @@
+//! Renderers: the only code that turns events into bytes. Text for people (coloured only when
+//! asked), JSON lines for programs. Both stream: each event is written as soon as it is final.
+
+use std::io::{self, Write};
+
+use colored::{Color, ColoredString, Colorize};
+
+use crate::event::{Event, Kind, Lang, Outcome, Text};
+
+/// Where a lab's events go.
+pub trait Sink {
+    fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()>;
+    fn event(&mut self, event: &Event) -> io::Result<()>;
+    fn lab_end(&mut self, id: &str) -> io::Result<()>;
+}
+
+/// Width of the side column: `client-2` is the longest side name labs use.
+const SIDE_WIDTH: usize = 8;
+/// Column where notes start: after `NNN ` and the side column.
+const NOTE_INDENT: usize = 4 + SIDE_WIDTH + 2;
+
+/// Plain or coloured text. Colour is this renderer's own flag, so a plain trace (snapshots,
+/// `verify`, pipes) never depends on global state or on where stdout points.
+pub struct TextRenderer<W: Write> {
+    out: W,
+    lang: Lang,
+    color: bool,
+}
+
+impl<W: Write> TextRenderer<W> {
+    /// With `color`, the caller must also allow colour globally
+    /// (`colored::control::set_override(true)`).
+    pub fn new(out: W, lang: Lang, color: bool) -> Self {
+        TextRenderer { out, lang, color }
+    }
+
+    fn paint(&self, text: &str, style: impl FnOnce(&str) -> ColoredString) -> String {
+        if self.color {
+            style(text).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn side_color(side: &str) -> Color {
+        match side {
+            "kernel" => Color::Magenta,
+            s if s.starts_with("server") => Color::Cyan,
+            s if s.ends_with('2') || s.ends_with('4') || s.ends_with('6') || s.ends_with('8') => {
+                Color::Yellow
+            }
+            _ => Color::Green,
+        }
+    }
+}
+
+impl<W: Write> Sink for TextRenderer<W> {
+    fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()> {
+        let line = format!("netlab {id}: {}", title.get(self.lang));
+        let line = self.paint(&line, |s| s.bold());
+        writeln!(self.out, "{line}")?;
+        self.out.flush()
+    }
+
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        let lang = self.lang;
+        if let Some(section) = &event.section {
+            let heading = self.paint(&format!("-- {} --", section.get(lang)), |s| s.bold());
+            writeln!(self.out, "\n{heading}")?;
+        }
+        let color = Self::side_color(&event.side);
+        let side = self.paint(&format!("{:<SIDE_WIDTH$}", event.side), |s| s.color(color));
+        let call = match event.kind {
+            Kind::Call => event.call.get(lang).to_string(),
+            Kind::Kernel => self.paint(event.call.get(lang), |s| s.italic()),
+        };
+        let result = match &event.outcome {
+            Outcome::Returned(text) if text.is_empty() => String::new(),
+            Outcome::Returned(text) => format!("  -> {}", text.get(lang)),
+            Outcome::Raised(errno) => {
+                format!("  -> {}", self.paint(&errno.python(), |s| s.red().bold()))
+            }
+            Outcome::Blocked(text) => {
+                format!("  -> {}", self.paint(text.get(lang), |s| s.yellow().bold()))
+            }
+        };
+        writeln!(self.out, "{:>3} {side}  {call}{result}", event.seq)?;
+        for note in &event.notes {
+            for line in note.get(lang).lines() {
+                let line = self.paint(&format!("# {line}"), |s| s.dimmed());
+                writeln!(self.out, "{:NOTE_INDENT$}{line}", "")?;
+            }
+        }
+        self.out.flush()
+    }
+
+    fn lab_end(&mut self, _id: &str) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// One JSON object per event per line.
+pub struct JsonRenderer<W: Write> {
+    out: W,
+    lang: Lang,
+    lab: String,
+}
+
+impl<W: Write> JsonRenderer<W> {
+    pub fn new(out: W, lang: Lang) -> Self {
+        JsonRenderer {
+            out,
+            lang,
+            lab: String::new(),
+        }
+    }
+}
+
+/// The JSON form of one event (also used by tests that assert on outcomes).
+pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
+    let (result, error, errno, blocked) = match &event.outcome {
+        Outcome::Returned(text) => (text.get(lang).to_string(), None, None, false),
+        Outcome::Raised(e) => (e.python(), Some(e.symbol), Some(e.number), false),
+        Outcome::Blocked(text) => (text.get(lang).to_string(), None, None, true),
+    };
+    let notes: Vec<&str> = event.notes.iter().map(|n| n.get(lang)).collect();
+    serde_json::json!({
+        "lab": lab,
+        "seq": event.seq,
+        "side": event.side,
+        "kind": event.kind.name(),
+        "section": event.section.as_ref().map(|s| s.get(lang)),
+        "call": event.call.get(lang),
+        "result": result,
+        "error": error,
+        "errno": errno,
+        "blocked": blocked,
+        "note": if notes.is_empty() { None } else { Some(notes.join("\n")) },
+    })
+}
+
+impl<W: Write> Sink for JsonRenderer<W> {
+    fn lab_start(&mut self, id: &str, _title: &Text) -> io::Result<()> {
+        self.lab = id.to_string();
+        Ok(())
+    }
+
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        writeln!(self.out, "{}", event_json(&self.lab, event, self.lang))?;
+        self.out.flush()
+    }
+
+    fn lab_end(&mut self, _id: &str) -> io::Result<()> {
+        self.out.flush()
+    }
+}

@@ -1,0 +1,129 @@
+//! The only module with `unsafe`: the few kernel queries that neither std nor socket2 offer.
+//!
+//! Every function takes a raw fd that the caller keeps open for the duration of the call and
+//! returns the kernel's answer unchanged; interpretation lives in [`crate::kernel`].
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+/// `SIOCOUTQNSD`: bytes in the send queue that were not sent yet (linux/sockios.h).
+const SIOCOUTQNSD: libc::Ioctl = 0x894B;
+
+fn ioctl_int(fd: RawFd, request: libc::Ioctl) -> io::Result<usize> {
+    let mut value: libc::c_int = 0;
+    // SAFETY: `fd` is an open socket owned by the caller; these ioctls write exactly one int
+    // into the pointer we pass, which points at a live, properly aligned c_int.
+    let rc = unsafe { libc::ioctl(fd, request, &mut value as *mut libc::c_int) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(value).unwrap_or(0))
+}
+
+/// Bytes waiting in the receive queue (`FIONREAD`, also called `SIOCINQ`). For a UDP socket
+/// this is the size of the first datagram waiting.
+pub fn recv_queue(fd: RawFd) -> io::Result<usize> {
+    ioctl_int(fd, libc::FIONREAD)
+}
+
+/// Bytes in the send queue not yet acknowledged by the peer (`SIOCOUTQ`, also `TIOCOUTQ`).
+pub fn send_queue(fd: RawFd) -> io::Result<usize> {
+    ioctl_int(fd, libc::TIOCOUTQ)
+}
+
+/// Bytes in the send queue not yet transmitted at all (`SIOCOUTQNSD`).
+pub fn unsent(fd: RawFd) -> io::Result<usize> {
+    ioctl_int(fd, SIOCOUTQNSD)
+}
+
+/// The leading, ABI-stable part of the kernel's `struct tcp_info` (linux/tcp.h). The kernel
+/// copies `min(len, sizeof)` bytes, so a prefix is a valid request.
+#[repr(C)]
+#[derive(Default)]
+struct TcpInfoPrefix {
+    state: u8,
+    ca_state: u8,
+    retransmits: u8,
+    probes: u8,
+    backoff: u8,
+    options: u8,
+    wscale: u8,
+    app_limited: u8,
+    rto: u32,
+    ato: u32,
+    snd_mss: u32,
+    rcv_mss: u32,
+    /// For a listening socket: connections waiting in the accept queue.
+    unacked: u32,
+    /// For a listening socket: the accept queue's limit (the effective backlog).
+    sacked: u32,
+}
+
+/// What `TCP_INFO` says about one socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// Kernel TCP state number (1 = ESTABLISHED ... 10 = LISTEN), as in /proc/net/tcp.
+    pub state: u8,
+    /// Listening socket: connections waiting in the accept queue.
+    pub accept_queue: u32,
+    /// Listening socket: the accept queue's limit.
+    pub accept_queue_max: u32,
+}
+
+pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
+    let mut info = TcpInfoPrefix::default();
+    let mut len = std::mem::size_of::<TcpInfoPrefix>() as libc::socklen_t;
+    // SAFETY: `info` is a live repr(C) struct of `len` bytes; the kernel writes at most `len`
+    // bytes into it and updates `len`. `fd` is an open socket owned by the caller.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            &mut info as *mut TcpInfoPrefix as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(TcpInfo {
+        state: info.state,
+        accept_queue: info.unacked,
+        accept_queue_max: info.sacked,
+    })
+}
+
+/// Readiness bits as `poll(2)` reports them.
+pub use libc::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP};
+
+/// `poll(2)` on one fd: the returned events, or 0 when the timeout passed first.
+pub fn poll(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<libc::c_short> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    loop {
+        // SAFETY: one live pollfd, count 1.
+        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if rc >= 0 {
+            return Ok(if rc == 0 { 0 } else { pfd.revents });
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// The prefix of a `recv_from` buffer that the kernel filled, as bytes.
+pub fn filled_prefix(filled: &[std::mem::MaybeUninit<u8>]) -> Vec<u8> {
+    // SAFETY: callers pass only the first n bytes, which the receive call reported as written.
+    filled
+        .iter()
+        .map(|byte| unsafe { byte.assume_init() })
+        .collect()
+}
