@@ -896,3 +896,28 @@ pub fn show_addr(trace: &Trace, addr: &Addr) -> String {
         Addr::Unnamed => "''".to_string(),
     }
 }
+
+/// The framing module's read loop reads through the traced `recv`, so every recv it makes
+/// shows in the trace exactly as the course's loop would make it.
+impl crate::framing::RecvSource for Sock {
+    fn recv(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        Sock::recv(self, max)
+    }
+}
+
+impl Side {
+    /// `os.unlink(path)`: removes a file (an AF_UNIX socket's leftover name, say).
+    pub fn unlink(&self, path: &Path) -> io::Result<()> {
+        let call = format!(
+            "os.unlink({})",
+            pyrepr::str_literal(&self.trace.state().names.path(path))
+        );
+        match std::fs::remove_file(path) {
+            Ok(()) => {
+                self.record(call, Outcome::Returned(Text::same("")));
+                Ok(())
+            }
+            Err(err) => Err(self.raise(call, err)),
+        }
+    }
+}
