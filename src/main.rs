@@ -298,6 +298,9 @@ struct Paced {
 
 impl Sink for Paced {
     fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()> {
+        if self.pacing.step && io::stdin().is_terminal() {
+            eprintln!("(--step: press Enter for each next event)");
+        }
         self.inner.lab_start(id, title)
     }
 

@@ -45,11 +45,9 @@ impl<W: Write> TextRenderer<W> {
     fn side_color(side: &str) -> Color {
         match side {
             "kernel" => Color::Magenta,
+            "client" => Color::Green,
             s if s.starts_with("server") => Color::Cyan,
-            s if s.ends_with('2') || s.ends_with('4') || s.ends_with('6') || s.ends_with('8') => {
-                Color::Yellow
-            }
-            _ => Color::Green,
+            _ => Color::Yellow,
         }
     }
 }
