@@ -628,7 +628,15 @@ impl Sock {
             Ok(n) => {
                 buf.truncate(n);
                 let data = buf;
-                self.trace().state().sockets[self.id].received += n as u64;
+                {
+                    let mut state = self.trace().state();
+                    let record = &mut state.sockets[self.id];
+                    record.received += n as u64;
+                    if self.proto == Proto::Udp {
+                        // recv() on a UDP socket takes one whole datagram, as recvfrom does.
+                        record.datagrams_received += 1;
+                    }
+                }
                 let shown = pyrepr::bytes_preview(&data, PREVIEW_BYTES);
                 let result = Text::new(
                     format!("{shown} ({n} bytes)"),
