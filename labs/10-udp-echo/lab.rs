@@ -66,7 +66,8 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "The server binds PORT, and that is all: no listen(), no accept(). A bound UDP socket\n\
          receives datagrams from anyone.",
-        "服务端绑定 PORT，仅此而已：没有 listen()，也没有 accept()。绑定好的 UDP 套接字可以接收任何人发来的数据报。",
+        "服务端绑定 PORT，仅此而已：没有 listen()，也没有 accept()。\n\
+         绑定好的 UDP 套接字可以接收任何人发来的数据报。",
     );
     match srv.recvfrom(1024) {
         Err(err) if is_blocked(&err) => {}
@@ -78,7 +79,8 @@ fn run(t: &Trace) -> LabResult {
          dropped it. The kernel does not keep datagrams for a socket that binds later; the\n\
          datagram is simply lost. The course's server waits here until the next datagram comes.",
         "接收队列是空的：那个早到的数据报抵达时没有套接字占着 PORT，内核就把它丢掉了。\n\
-         内核不会替以后才绑定的套接字保存数据报，它就这样丢了。课程里的服务端会一直在这里等下一个数据报。",
+         内核不会替以后才绑定的套接字保存数据报，它就这样丢了。\n\
+         课程里的服务端会一直在这里等下一个数据报。",
     );
 
     t.section(
@@ -97,7 +99,8 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "The server answers the address it was just given. There is no conn socket per client:\n\
          every sendto names its receiver.",
-        "服务端把回复发到刚拿到的地址。这里没有为每个客户端单独准备的 conn 套接字：每次 sendto 都要写明收件人。",
+        "服务端把回复发到刚拿到的地址。这里没有为每个客户端单独准备的 conn 套接字：\n\
+         每次 sendto 都要写明收件人。",
     );
     let (reply, from) = sock.recvfrom(1024)?;
     t.expect(
