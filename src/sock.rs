@@ -700,18 +700,20 @@ impl Sock {
                 let data = sys::filled_prefix(&buf[..n]);
                 self.trace().state().sockets[self.id].datagrams_received += 1;
                 let from = Addr::from_sockaddr(&from);
-                let mut en = format!(
-                    "({}, {}) ({n} bytes",
+                let pair = format!(
+                    "({}, {})",
                     pyrepr::bytes_preview(&data, PREVIEW_BYTES),
                     self.show_addr(&from)
                 );
-                let mut zh = en.replace(" bytes", " 字节");
+                // The Chinese text uses full-width brackets, as recv()'s result does.
+                let mut en = format!("{pair} ({n} bytes");
+                let mut zh = format!("{pair}（{n} 字节");
                 if full_len > n {
                     en.push_str(&format!("; the datagram had {full_len}, the rest is lost"));
                     zh.push_str(&format!("；数据报原有 {full_len} 字节，其余丢失"));
                 }
                 en.push(')');
-                zh.push(')');
+                zh.push('）');
                 self.returned(call, Text::new(en, zh));
                 Ok((data, from))
             }
