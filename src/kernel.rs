@@ -5,7 +5,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crate::event::{Kind, Outcome, Text};
-use crate::sock::{show_addr, wait, Addr, Sock};
+use crate::sock::{show_addr, wait, Addr, Proto, Sock};
 use crate::sys;
 use crate::trace::Trace;
 
@@ -128,15 +128,21 @@ impl Kernel {
     }
 
     /// Bytes waiting in `sock`'s receive queue (`FIONREAD`), after what in-process peers sent
-    /// has arrived. For UDP: the size of the first datagram waiting.
+    /// has arrived. For UDP the kernel tells the size of the next datagram only (0 also when
+    /// that datagram is empty or nothing waits), and the line says so.
     pub fn recv_queue(&self, sock: &Sock) -> io::Result<usize> {
         sock.settle();
         let n = sys::recv_queue(sock.fd())?;
         let what = Self::about(sock, "receive queue (FIONREAD)", "接收队列（FIONREAD）");
-        self.record(
-            what,
-            Text::new(format!("{n} bytes waiting"), format!("{n} 字节待读")),
-        );
+        let result = if sock.proto() == Proto::Udp {
+            Text::new(
+                format!("{n} bytes in the next datagram"),
+                format!("下一个数据报有 {n} 字节"),
+            )
+        } else {
+            Text::new(format!("{n} bytes waiting"), format!("{n} 字节待读"))
+        };
+        self.record(what, result);
         Ok(n)
     }
 

@@ -7,6 +7,7 @@
 // Labs are compiled inside this crate but written as if outside it: `use netlab::prelude::*`.
 extern crate self as netlab;
 
+pub mod clock;
 pub mod errno;
 pub mod event;
 pub mod framing;
@@ -27,6 +28,7 @@ pub mod labs {
 
 /// What a lab file needs.
 pub mod prelude {
+    pub use crate::clock::Clock;
     pub use crate::event::Text;
     pub use crate::kernel::TcpState;
     pub use crate::lab::Lab;

@@ -173,13 +173,13 @@ impl Side {
         }
     }
 
-    fn record(&self, call: String, outcome: Outcome) {
+    pub(crate) fn record(&self, call: String, outcome: Outcome) {
         self.trace
             .emit(&self.name, Kind::Call, Text::same(call), outcome);
     }
 
     /// Records a failed call as the exception Python raises, and hands the error back.
-    fn raise(&self, call: String, err: io::Error) -> io::Error {
+    pub(crate) fn raise(&self, call: String, err: io::Error) -> io::Error {
         match crate::errno::of(&err) {
             Some(errno) => self.record(call, Outcome::Raised(errno)),
             None => self.record(call, Outcome::Returned(Text::same(format!("error: {err}")))),
@@ -628,7 +628,15 @@ impl Sock {
             Ok(n) => {
                 buf.truncate(n);
                 let data = buf;
-                self.trace().state().sockets[self.id].received += n as u64;
+                {
+                    let mut state = self.trace().state();
+                    let record = &mut state.sockets[self.id];
+                    record.received += n as u64;
+                    if self.proto == Proto::Udp {
+                        // recv() on a UDP socket takes one whole datagram, as recvfrom does.
+                        record.datagrams_received += 1;
+                    }
+                }
                 let shown = pyrepr::bytes_preview(&data, PREVIEW_BYTES);
                 let result = Text::new(
                     format!("{shown} ({n} bytes)"),
@@ -654,7 +662,9 @@ impl Sock {
                 self.refresh_addrs(PortRole::Ephemeral);
                 let mut state = self.trace().state();
                 if let Some(dest) = state.sockets.iter_mut().find(|r| {
-                    r.proto == Proto::Udp && r.fd.is_some() && r.local.as_ref() == Some(addr)
+                    r.proto == Proto::Udp
+                        && r.fd.is_some()
+                        && r.local.as_ref().is_some_and(|l| receives_at(l, addr))
                 }) {
                     dest.datagrams_expected += 1;
                 }
@@ -690,18 +700,20 @@ impl Sock {
                 let data = sys::filled_prefix(&buf[..n]);
                 self.trace().state().sockets[self.id].datagrams_received += 1;
                 let from = Addr::from_sockaddr(&from);
-                let mut en = format!(
-                    "({}, {}) ({n} bytes",
+                let pair = format!(
+                    "({}, {})",
                     pyrepr::bytes_preview(&data, PREVIEW_BYTES),
                     self.show_addr(&from)
                 );
-                let mut zh = en.replace(" bytes", " 字节");
+                // The Chinese text uses full-width brackets, as recv()'s result does.
+                let mut en = format!("{pair} ({n} bytes");
+                let mut zh = format!("{pair}（{n} 字节");
                 if full_len > n {
                     en.push_str(&format!("; the datagram had {full_len}, the rest is lost"));
                     zh.push_str(&format!("；数据报原有 {full_len} 字节，其余丢失"));
                 }
                 en.push(')');
-                zh.push(')');
+                zh.push('）');
                 self.returned(call, Text::new(en, zh));
                 Ok((data, from))
             }
@@ -741,7 +753,10 @@ impl Sock {
     /// How long to watch a call that nothing is known to be on its way for: short when the
     /// peer is in this lab (nothing is coming), long when it is a student's program.
     fn idle_wait(&self) -> Duration {
-        if self.in_process_peer().is_some() || self.trace().state().sockets[self.id].listening {
+        if self.in_process_peer().is_some()
+            || self.trace().state().sockets[self.id].listening
+            || self.udp_in_lab()
+        {
             wait::BLOCKED
         } else {
             wait::EXTERNAL
@@ -776,6 +791,22 @@ impl Sock {
                 && r.local.as_ref() == Some(peer)
                 && r.peer.as_ref() == Some(local)
         })
+    }
+
+    /// A UDP socket has no connection to tell who may send to it. When this lab made other UDP
+    /// sockets (open or closed by now), the lab's own sockets are its senders and what they sent
+    /// is counted (see [`Sock::sendto`]): nothing counted means nothing is coming. A lone UDP
+    /// socket talks to a program outside netlab.
+    fn udp_in_lab(&self) -> bool {
+        if self.proto != Proto::Udp {
+            return false;
+        }
+        let state = self.trace().state();
+        state
+            .sockets
+            .iter()
+            .enumerate()
+            .any(|(i, r)| i != self.id && r.proto == Proto::Udp)
     }
 
     /// A listener with a connected in-process client that has not been accepted yet.
@@ -885,6 +916,18 @@ enum Due {
     Nothing,
     InFlight,
     Arrived,
+}
+
+/// Whether a socket bound to `local` receives datagrams sent to `dest`: the same address, or
+/// the same port on the wildcard address (a client that never bound gets 0.0.0.0 and a port
+/// at its first sendto).
+fn receives_at(local: &Addr, dest: &Addr) -> bool {
+    match (local, dest) {
+        (Addr::Inet(l), Addr::Inet(d)) => {
+            l.port() == d.port() && (l.ip() == d.ip() || l.ip().is_unspecified())
+        }
+        _ => local == dest,
+    }
 }
 
 /// An address in Python notation with this trace's names.

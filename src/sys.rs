@@ -127,3 +127,50 @@ pub fn filled_prefix(filled: &[std::mem::MaybeUninit<u8>]) -> Vec<u8> {
         .map(|byte| unsafe { byte.assume_init() })
         .collect()
 }
+
+/// `strftime(3)` of `time` (seconds since the epoch), broken down in UTC (`gmtime_r`) or in
+/// local time (`localtime_r`), in this process's locale (the C locale: netlab never calls
+/// `setlocale`). The buffer grows as CPython's `time.strftime` grows it, so a result that is
+/// really empty comes back as empty instead of failing.
+pub fn strftime(format: &std::ffi::CStr, time: i64, utc: bool) -> io::Result<Vec<u8>> {
+    let seconds = libc::time_t::try_from(time)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "time out of range"))?;
+    // SAFETY: all-zero is a valid `struct tm` (integers and a null tm_zone pointer).
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers point at live values of the right types for the whole call; the
+    // _r variants write only into `tm` and keep no pointer to it.
+    let filled = unsafe {
+        if utc {
+            libc::gmtime_r(&seconds, &mut tm)
+        } else {
+            libc::localtime_r(&seconds, &mut tm)
+        }
+    };
+    if filled.is_null() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "time out of range",
+        ));
+    }
+    let fmt_len = format.to_bytes().len();
+    let mut size = 1024;
+    loop {
+        let mut buf = vec![0u8; size];
+        // SAFETY: `buf` has `size` writable bytes; `format` is NUL-terminated; `tm` was filled
+        // above. strftime writes at most `size` bytes and returns how many it wrote (without
+        // the NUL), or 0 when the result did not fit (or is empty).
+        let n = unsafe {
+            libc::strftime(
+                buf.as_mut_ptr().cast::<libc::c_char>(),
+                size,
+                format.as_ptr(),
+                &tm,
+            )
+        };
+        if n > 0 || size >= 256 * fmt_len {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        size *= 2;
+    }
+}
