@@ -854,8 +854,11 @@ impl RecvSource for Watching {
 
     fn recv_piece(&mut self, piece: Piece, have: usize, max: usize) -> io::Result<Vec<u8>> {
         let got = self.recv(max)?;
-        self.log
-            .push(format!("recv {} have={have} max={max} got={}", piece.name(), got.len()));
+        self.log.push(format!(
+            "recv {} have={have} max={max} got={}",
+            piece.name(),
+            got.len()
+        ));
         Ok(got)
     }
 
@@ -887,7 +890,11 @@ fn read_frame_reports_each_piece_in_order() {
             "recv length header have=2 max=2 got=2".to_string(),
             format!("JsonHeader length {json_len}"),
             format!("recv JSON header have=0 max={json_len} got=2"),
-            format!("recv JSON header have=2 max={} got={}", json_len - 2, json_len - 2),
+            format!(
+                "recv JSON header have=2 max={} got={}",
+                json_len - 2,
+                json_len - 2
+            ),
             "json total_size=1500".to_string(),
             "recv payload have=0 max=1024 got=2".to_string(),
             "recv payload have=2 max=1024 got=1024".to_string(),
