@@ -24,10 +24,21 @@ pub enum Pack {
     NetworkUnsigned,
 }
 
+/// How the course's `'i'` header is written in this trace: `'i'` on a little-endian machine
+/// (x86-64, arm64), where native order is what netlab sends; `'<i'` elsewhere, because
+/// netlab's wire format is little-endian on every machine.
+pub fn native_int_format() -> &'static str {
+    if cfg!(target_endian = "little") {
+        "'i'"
+    } else {
+        "'<i'"
+    }
+}
+
 impl Pack {
     fn python(self) -> &'static str {
         match self {
-            Pack::NativeInt => "'i'",
+            Pack::NativeInt => native_int_format(),
             Pack::NetworkUnsigned => "'!I'",
         }
     }
@@ -132,7 +143,7 @@ impl Side {
     /// `n = struct.unpack('i', b'...')[0]`: how a reader using `format` reads 4 bytes.
     pub fn struct_unpack(&self, var: &str, format: Pack, bytes: [u8; 4]) -> i64 {
         let value = match format {
-            Pack::NativeInt => i64::from(i32::from_ne_bytes(bytes)),
+            Pack::NativeInt => i64::from(i32::from_le_bytes(bytes)),
             Pack::NetworkUnsigned => i64::from(u32::from_be_bytes(bytes)),
         };
         self.step(

@@ -904,7 +904,8 @@ pub fn show_addr(trace: &Trace, addr: &Addr) -> String {
 
 /// The framing module's read loop reads through the traced `recv`, so every recv it makes
 /// shows in the trace exactly as the course's loop would make it: `header = conn.recv(4)`,
-/// `json_bytes = conn.recv(N)`, `data = conn.recv(1024)`, and each decoded header as the
+/// `json_bytes = conn.recv(N)`, `data = conn.recv(1024)` (`+=` for the calls that add to a
+/// piece already begun), and each decoded header as the
 /// line the course writes for it (`total_size = struct.unpack('i', header)[0]`).
 impl crate::framing::RecvSource for Sock {
     fn recv(&mut self, max: usize) -> io::Result<Vec<u8>> {
@@ -921,7 +922,7 @@ impl crate::framing::RecvSource for Sock {
         let var = match piece {
             Piece::LengthHeader => "header",
             Piece::JsonHeader { .. } => "json_bytes",
-            Piece::Payload { .. } => return Sock::recv(self, max),
+            Piece::Payload { .. } => "data",
         };
         let op = if have == 0 { "=" } else { "+=" };
         let call = format!("{var} {op} {}", self.call(format_args!("recv({max})")));
@@ -932,11 +933,17 @@ impl crate::framing::RecvSource for Sock {
         use crate::framing::{Format, Step};
         let (call, result) = match (format, step) {
             (Format::LengthHeader, Step::Length { len }) => (
-                "total_size = struct.unpack('i', header)[0]".to_string(),
+                format!(
+                    "total_size = struct.unpack({}, header)[0]",
+                    crate::program::native_int_format()
+                ),
                 len.to_string(),
             ),
             (Format::JsonHeader, Step::Length { len }) => (
-                "json_len = struct.unpack('i', header)[0]".to_string(),
+                format!(
+                    "json_len = struct.unpack({}, header)[0]",
+                    crate::program::native_int_format()
+                ),
                 len.to_string(),
             ),
             (_, Step::Json(header)) => (
