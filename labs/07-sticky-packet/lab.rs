@@ -135,7 +135,7 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "Empty again only because this time the leftovers and the new reply fit into 1024 bytes.\n\
          A longer reply would have left a new tail for the command after it.",
-        "队列又空了，只是因为这一次残留加新回复正好装得下 1024 字节。\n\
+        "队列又空了，只是因为这一次残留加新回复一共没超过 1024 字节。\n\
          回复再长一些，就又会给下一条命令留下新的残留。",
     );
 
