@@ -222,6 +222,20 @@ pub struct Frame {
     pub payload: Vec<u8>,
 }
 
+/// What one [`FrameDecoder::step`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The current piece is not complete yet: feed more bytes.
+    NeedMore,
+    /// The 4-byte header was decoded: `len` is the payload length ([`Format::LengthHeader`])
+    /// or the JSON header's length ([`Format::JsonHeader`]).
+    Length { len: usize },
+    /// The JSON header was decoded and checked; its payload comes next.
+    Json(JsonHeader),
+    /// A whole frame (payload checked against the header's MD5, if any).
+    Frame(Frame),
+}
+
 /// The part of a frame a decoder is reading now, for trace notes and errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Piece {
@@ -386,21 +400,39 @@ impl FrameDecoder {
     /// An error consumes nothing, so calling again gives the same error.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
         loop {
-            if self.buf.len() < self.piece.len() {
-                return Ok(None);
+            match self.step()? {
+                Step::NeedMore => return Ok(None),
+                Step::Frame(frame) => return Ok(Some(frame)),
+                Step::Length { .. } | Step::Json(_) => {}
             }
-            match self.piece {
-                Piece::LengthHeader => self.piece = self.take_length()?,
-                Piece::JsonHeader { len } => {
-                    let header = JsonHeader::parse(&self.buf[..len], self.limit)?;
-                    self.buf.drain(..len);
-                    // `parse` checked total_size against the limit, which is a usize.
-                    let total = usize::try_from(header.total_size).unwrap_or(usize::MAX);
-                    self.header = Some(header);
-                    self.piece = Piece::Payload { total };
-                }
-                Piece::Payload { total } => return self.take_payload(total).map(Some),
+        }
+    }
+
+    /// Decodes at most one piece: the same work as [`next_frame`](Self::next_frame), one
+    /// piece at a time, so a reader can show each header as soon as it is decoded.
+    ///
+    /// An error consumes nothing, so calling again gives the same error.
+    pub fn step(&mut self) -> Result<Step, FrameError> {
+        if self.buf.len() < self.piece.len() {
+            return Ok(Step::NeedMore);
+        }
+        match self.piece {
+            Piece::LengthHeader => {
+                self.piece = self.take_length()?;
+                Ok(Step::Length {
+                    len: self.piece.len(),
+                })
             }
+            Piece::JsonHeader { len } => {
+                let header = JsonHeader::parse(&self.buf[..len], self.limit)?;
+                self.buf.drain(..len);
+                // `parse` checked total_size against the limit, which is a usize.
+                let total = usize::try_from(header.total_size).unwrap_or(usize::MAX);
+                self.header = Some(header.clone());
+                self.piece = Piece::Payload { total };
+                Ok(Step::Json(header))
+            }
+            Piece::Payload { total } => self.take_payload(total).map(Step::Frame),
         }
     }
 
@@ -476,8 +508,23 @@ impl FrameDecoder {
 
 /// A byte source that reads like a Python socket's `recv(max)`: up to `max` bytes, and an
 /// empty `Vec` when the peer has closed.
+///
+/// The two provided methods let a source show what [`read_frame`] is doing (a traced socket
+/// names its variables as the course does); plain sources ignore them.
 pub trait RecvSource {
     fn recv(&mut self, max: usize) -> io::Result<Vec<u8>>;
+
+    /// A `recv` for a piece of a frame, `have` bytes of which are already buffered.
+    fn recv_piece(&mut self, piece: Piece, have: usize, max: usize) -> io::Result<Vec<u8>> {
+        let _ = (piece, have);
+        self.recv(max)
+    }
+
+    /// Called by [`read_frame`] each time the decoder completed a piece: a header (as
+    /// [`Step::Length`] or [`Step::Json`]) or a whole frame ([`Step::Frame`]).
+    fn decoded(&mut self, format: Format, step: &Step) {
+        let _ = (format, step);
+    }
 }
 
 /// Why reading a frame failed: the socket itself, or the bytes it delivered.
@@ -528,15 +575,24 @@ pub fn read_frame(
     chunk: usize,
 ) -> Result<Option<Frame>, ReadError> {
     loop {
-        if let Some(frame) = decoder.next_frame()? {
-            return Ok(Some(frame));
+        let step = decoder.step()?;
+        match step {
+            Step::NeedMore => {
+                let max = decoder.wanted().min(chunk).max(1);
+                let bytes = src.recv_piece(decoder.piece(), decoder.buffered(), max)?;
+                if bytes.is_empty() {
+                    decoder.finish()?;
+                    return Ok(None);
+                }
+                decoder.feed(&bytes);
+            }
+            step => {
+                src.decoded(decoder.format(), &step);
+                if let Step::Frame(frame) = step {
+                    return Ok(Some(frame));
+                }
+            }
         }
-        let bytes = src.recv(decoder.wanted().min(chunk).max(1))?;
-        if bytes.is_empty() {
-            decoder.finish()?;
-            return Ok(None);
-        }
-        decoder.feed(&bytes);
     }
 }
 

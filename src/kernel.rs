@@ -234,6 +234,30 @@ impl Kernel {
         Ok(found)
     }
 
+    /// This machine's RAM as the kernel counts it (`MemTotal` in /proc/meminfo), in KiB.
+    /// It differs from machine to machine, so it shows as `MEM_TOTAL` unless `--raw`; a lab
+    /// states what it relies on as a relation it checks.
+    pub fn mem_total(&self) -> io::Result<u64> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo")?;
+        let kib = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .ok_or_else(|| io::Error::other("/proc/meminfo has no MemTotal line"))?;
+        let shown = self.trace.named_value("MEM_TOTAL", kib);
+        self.record(
+            Text::new("/proc/meminfo: MemTotal", "/proc/meminfo：MemTotal"),
+            Text::same(format!("{shown} kB")),
+        );
+        Ok(kib)
+    }
+
     /// A kernel fact the lab measured itself (a sysctl value, a computed figure), shown as a
     /// kernel line. `what` names where it was read from.
     pub fn fact(&self, what: Text, result: Text) {

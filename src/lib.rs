@@ -8,12 +8,14 @@
 extern crate self as netlab;
 
 pub mod clock;
+pub mod commands;
 pub mod errno;
 pub mod event;
 pub mod framing;
 pub mod kernel;
 pub mod lab;
 pub mod names;
+pub mod program;
 pub mod pyrepr;
 pub mod render;
 pub mod snapshot;
@@ -32,6 +34,7 @@ pub mod prelude {
     pub use crate::event::Text;
     pub use crate::kernel::TcpState;
     pub use crate::lab::Lab;
+    pub use crate::program::Pack;
     pub use crate::sock::{is_blocked, Addr, Sock};
     pub use crate::trace::{LabError, LabResult, Trace};
 }

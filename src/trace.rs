@@ -53,6 +53,12 @@ impl From<crate::framing::ReadError> for LabError {
     }
 }
 
+impl From<crate::commands::CommandError> for LabError {
+    fn from(err: crate::commands::CommandError) -> Self {
+        LabError(err.to_string())
+    }
+}
+
 pub type LabResult = Result<(), LabError>;
 
 pub(crate) struct State {

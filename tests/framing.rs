@@ -836,3 +836,116 @@ proptest! {
         let _ = decoder.finish();
     }
 }
+
+// ---------------------------------------------------------------------------
+// What read_frame tells a traced source, and allocation under hostile headers.
+
+/// Records the pieces read_frame asks for and the steps it reports, in order.
+#[derive(Default)]
+struct Watching {
+    inner: Option<FakeSocket>,
+    log: Vec<String>,
+}
+
+impl RecvSource for Watching {
+    fn recv(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        self.inner.as_mut().unwrap().recv(max)
+    }
+
+    fn recv_piece(&mut self, piece: Piece, have: usize, max: usize) -> io::Result<Vec<u8>> {
+        let got = self.recv(max)?;
+        self.log.push(format!(
+            "recv {} have={have} max={max} got={}",
+            piece.name(),
+            got.len()
+        ));
+        Ok(got)
+    }
+
+    fn decoded(&mut self, format: Format, step: &Step) {
+        self.log.push(match step {
+            Step::NeedMore => "need more".to_string(),
+            Step::Length { len } => format!("{format:?} length {len}"),
+            Step::Json(header) => format!("json total_size={}", header.total_size),
+            Step::Frame(frame) => format!("frame {}", frame.payload.len()),
+        });
+    }
+}
+
+#[test]
+fn read_frame_reports_each_piece_in_order() {
+    let frame = encode_json_frame("a.txt", &payload_of(1500)).unwrap();
+    let json_len = frame.len() - 4 - 1500;
+    let mut src = Watching {
+        inner: Some(FakeSocket::scripted(frame, vec![2, usize::MAX])),
+        ..Watching::default()
+    };
+    let mut decoder = FrameDecoder::new(Format::JsonHeader);
+    let got = read_frame(&mut src, &mut decoder, 1024).unwrap().unwrap();
+    assert_eq!(got.payload, payload_of(1500));
+    assert_eq!(
+        src.log,
+        [
+            "recv length header have=0 max=4 got=2".to_string(),
+            "recv length header have=2 max=2 got=2".to_string(),
+            format!("JsonHeader length {json_len}"),
+            format!("recv JSON header have=0 max={json_len} got=2"),
+            format!(
+                "recv JSON header have=2 max={} got={}",
+                json_len - 2,
+                json_len - 2
+            ),
+            "json total_size=1500".to_string(),
+            "recv payload have=0 max=1024 got=2".to_string(),
+            "recv payload have=2 max=1024 got=1024".to_string(),
+            "recv payload have=1026 max=474 got=2".to_string(),
+            "recv payload have=1028 max=472 got=472".to_string(),
+            "frame 1500".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn step_decodes_one_piece_at_a_time() {
+    let mut decoder = FrameDecoder::new(Format::LengthHeader);
+    decoder.feed(&encode_length_frame(b"abc").unwrap());
+    assert_eq!(decoder.step(), Ok(Step::Length { len: 3 }));
+    assert_eq!(decoder.piece(), Piece::Payload { total: 3 });
+    assert_eq!(
+        decoder.step(),
+        Ok(Step::Frame(Frame {
+            header: None,
+            payload: b"abc".to_vec()
+        }))
+    );
+    assert_eq!(decoder.step(), Ok(Step::NeedMore));
+}
+
+proptest! {
+    /// Whatever size a header announces (up to the 64 MiB default limit, or any i32), the
+    /// decoder's memory follows the bytes that really arrived, never the announcement.
+    #[test]
+    fn announced_sizes_are_never_allocated(
+        announced in any::<i32>(),
+        json in any::<bool>(),
+        tail in vec(any::<u8>(), 0..512),
+    ) {
+        let mut bytes = announced.to_le_bytes().to_vec();
+        bytes.extend(&tail);
+        let mut decoder = FrameDecoder::new(format_of(json));
+        let (result, largest) = largest_allocation(|| {
+            decoder.feed(&bytes);
+            let result = decoder.next_frame();
+            let _ = decoder.finish();
+            result
+        });
+        prop_assert!(
+            largest <= 4 * 1024,
+            "fed {} bytes, largest allocation {largest} bytes (announced {announced})",
+            bytes.len()
+        );
+        if announced < 0 {
+            prop_assert_eq!(result, Err(FrameError::NegativeSize { announced }));
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Lab 07: sticky packets. TCP carries a stream of bytes and keeps no message boundaries:
+//! two quick sends come out of one recv, and a reply longer than the receiver's recv(1024)
+//! leaves a tail in the queue that comes out mixed into the next reply.
+
+use netlab::prelude::*;
+
+pub static LAB: Lab = Lab {
+    id: "07-sticky-packet",
+    title: Text::fixed(
+        "sticky packets: TCP is a byte stream and keeps no message boundaries",
+        "粘包：TCP 是字节流，不保留消息边界",
+    ),
+    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
+    run,
+};
+
+/// The two commands the client types: one long reply, then a short one.
+const LONG: &[u8] = b"seq 1000 1400";
+const SHORT: &[u8] = b"echo hello";
+/// What CPython would allocate for the course's "just ask for more" attempt.
+const HUGE_RECV: u64 = 1_024_000_000_000;
+
+fn run(t: &Trace) -> LabResult {
+    let server = t.side("server");
+    let kernel = t.kernel();
+
+    t.section("The server switches on", "服务端开机");
+    let phone = server.tcp("phone")?;
+    phone.bind(&Addr::loopback(0))?;
+    phone.listen(5)?;
+    let number = phone.local_addr()?;
+
+    t.section("Two quick sends, one recv", "连发两次，一次 recv 收走");
+    let caller = t.side("client").tcp("phone")?;
+    caller.connect(&number)?;
+    let (conn, _) = phone.accept("conn")?;
+    caller.send(b"hello")?;
+    caller.send(b"world")?;
+    t.note(
+        "Two send() calls of 5 bytes each, made before the server reads. Each one only appends\n\
+         bytes to the same stream; nothing on the wire marks where 'hello' ends.",
+        "服务端还没读，客户端就连发了两次，每次 5 字节。每次 send() 只是往同一条字节流末尾追加字节；\n\
+         线路上没有任何标记说明 'hello' 在哪里结束。",
+    );
+    let queued = kernel.recv_queue(&conn)?;
+    t.expect(queued == 10, "both sends wait in one receive queue")?;
+    t.note(
+        "The kernel holds 10 bytes for the server: a count of bytes, not a list of two messages.",
+        "内核替服务端存着 10 个字节：它记的是字节数，不是“两条消息”。",
+    );
+    let data = conn.recv(1024)?;
+    t.expect(data == b"helloworld", "one recv returns both sends")?;
+    t.note(
+        "One recv(1024) returns all 10 bytes: the two messages stuck together. From these bytes\n\
+         the server cannot tell whether the client sent 'helloworld' once or 'hello' and 'world'.",
+        "一次 recv(1024) 把 10 个字节全拿走了：两条消息粘在了一起。服务端光看这些字节，\n\
+         分不清客户端是发了一次 'helloworld'，还是分别发了 'hello' 和 'world'。",
+    );
+    caller.close();
+    conn.close();
+
+    t.section(
+        "The remote-command program: a reply longer than recv(1024)",
+        "远程执行命令：回复比 recv(1024) 长",
+    );
+    let caller = t.side("client").tcp("phone")?;
+    caller.connect(&number)?;
+    let (conn, _) = phone.accept("conn")?;
+    caller.send(LONG)?;
+    let cmd = conn.recv_into_var("cmd", 1024)?;
+    let out = server.run_command("res", &cmd)?.combined();
+    t.note(
+        "The server runs the command it received as a real process, without a shell, and only\n\
+         because it is on netlab's fixed list. seq prints 401 lines of 5 bytes.",
+        "服务端把收到的命令作为真实进程运行，不经过 shell，而且只因为它在 netlab 的固定清单上才运行。\n\
+         seq 打印 401 行，每行 5 字节。",
+    );
+    let sent = conn.send(&out)?;
+    t.expect(sent == out.len(), "the whole output fits in the send buffer")?;
+    t.note(
+        "The server sends res.stdout + res.stderr in one send(): the whole reply leaves at once.",
+        "服务端用一次 send() 发出 res.stdout + res.stderr：整个回复一次发完。",
+    );
+    let arrived = kernel.recv_queue(&caller)?;
+    t.expect(arrived == out.len(), "the whole reply reached the client")?;
+    let first = caller.recv_into_var("cmd_res", 1024)?;
+    let left = kernel.recv_queue(&caller)?;
+    t.expect(
+        first.len() == 1024 && left == out.len() - 1024,
+        "recv(1024) takes 1024 bytes and leaves the rest queued",
+    )?;
+    t.note(
+        format!(
+            "The whole reply had arrived, yet recv(1024) took only 1024 bytes: the head of the\n\
+             output, cut in the middle of a line. The other {left} bytes stay in the client's\n\
+             receive queue. The client prints the head and asks for the next command."
+        ),
+        format!(
+            "整个回复都已到达，recv(1024) 却只拿走 1024 字节：输出的开头，还断在一行的中间。\n\
+             剩下的 {left} 字节留在客户端的接收队列里。客户端打印这个开头，接着等下一条命令。"
+        ),
+    );
+
+    t.section(
+        "The next command gets the leftovers",
+        "下一条命令收到的是上一次的残留",
+    );
+    caller.send(SHORT)?;
+    let cmd = conn.recv_into_var("cmd", 1024)?;
+    let out2 = server.run_command("res", &cmd)?.combined();
+    conn.send(&out2)?;
+    let queued = kernel.recv_queue(&caller)?;
+    t.expect(queued == left + out2.len(), "old tail and new reply share the queue")?;
+    t.note(
+        format!(
+            "The queue now holds {left} old bytes from seq followed by the {} new bytes of echo.",
+            out2.len()
+        ),
+        format!(
+            "队列里现在先是 seq 剩下的 {left} 个旧字节，后面跟着 echo 的 {} 个新字节。",
+            out2.len()
+        ),
+    );
+    let second = caller.recv_into_var("cmd_res", 1024)?;
+    let expected: Vec<u8> = [&out[1024..], &out2[..]].concat();
+    t.expect(second == expected, "the reply starts with the previous tail")?;
+    t.note(
+        "The client asked for `echo hello` and got the rest of seq's output first, starting with\n\
+         the newline that ends the cut line, and hello only at the very end. The stream has no\n\
+         idea which bytes answer which command: each reply comes out behind by the old tail.",
+        "客户端要的是 `echo hello`，拿到的却先是 seq 输出的剩余部分（开头就是那行被截断处的换行符），\n\
+         hello 排在最后。字节流根本不知道哪些字节回答哪条命令：每次回复都被上一次的残留拖在后面。",
+    );
+    kernel.recv_queue(&caller)?;
+    t.note(
+        "Empty again only because this time the leftovers and the new reply fit into 1024 bytes.\n\
+         A longer reply would have left a new tail for the command after it.",
+        "队列又空了，只是因为这一次残留加新回复一共没超过 1024 字节。\n\
+         回复再长一些，就又会给下一条命令留下新的残留。",
+    );
+
+    t.section(
+        "Why recv(1024000000000) is no fix",
+        "为什么 recv(1024000000000) 解决不了问题",
+    );
+    let kib = kernel.mem_total()?;
+    t.expect(
+        kib.saturating_mul(1024) < HUGE_RECV,
+        "this machine has less RAM than the huge recv would allocate",
+    )?;
+    t.note(
+        "The course tries client.recv(1024000000000) to get everything in one go, and Python\n\
+         raises MemoryError. CPython first makes a bytes buffer as big as the number you pass,\n\
+         then asks the kernel to fill it: 1024000000000 bytes = 1000000000 kB, about 954 GiB.\n\
+         That is more than this machine's MemTotal, so with Linux's default memory settings the\n\
+         allocation fails before a single byte is read. netlab explains it instead of trying it.",
+        "课程里试过用 client.recv(1024000000000) 一次收完，结果 Python 抛出 MemoryError。\n\
+         CPython 会先按你给的数字分配一个同样大的 bytes 缓冲区，再让内核往里填：\n\
+         1024000000000 字节 = 1000000000 kB，约 954 GiB，比这台机器的 MemTotal 还大，\n\
+         所以在 Linux 默认的内存设置下，还没读到一个字节，分配就失败了。netlab 只讲道理，不去真的尝试。",
+    );
+    t.note(
+        "Even with that much memory it would fix nothing: recv returns what is in the queue at\n\
+         that moment, never \"one whole message\". A reply still on its way comes out cut, and two\n\
+         replies already queued come out stuck together. The receiver has to be told where each\n\
+         message ends: lab 08 sends the length first.",
+        "就算内存够，也解决不了问题：recv 返回的是那一刻队列里有的字节，而不是“一整条消息”。\n\
+         还在路上的回复照样会被截断，已经排在一起的两条回复照样粘在一起。\n\
+         接收方必须被告知每条消息在哪里结束：实验 08 先发送长度。",
+    );
+
+    t.section("Hang up and switch off", "挂断并关机");
+    caller.close();
+    conn.close();
+    phone.close();
+    Ok(())
+}

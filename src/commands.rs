@@ -1,0 +1,226 @@
+//! The remote-command program's runner, made safe.
+//!
+//! The course's server passes whatever text arrives to a shell. netlab never does: a command
+//! text is looked up, byte for byte, in a fixed list ([`ALLOWED`]); only an entry of that list
+//! can be run, as a real process with a fixed argv, no shell, a clean environment and a time
+//! limit. Every entry prints the same bytes on every Linux machine (coreutils or busybox), so
+//! traces stay identical everywhere.
+//!
+//! Refusing happens before anything is spawned: [`run`] takes an [`AllowedCommand`], which
+//! only this module can make, and [`processes_started`] counts spawns so tests can check it.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::pyrepr;
+
+/// One command the remote-command program may run.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AllowedCommand {
+    text: &'static str,
+    argv: &'static [&'static str],
+}
+
+impl AllowedCommand {
+    /// The text a client sends for it, e.g. `seq 1000 1400`.
+    pub fn text(&self) -> &'static str {
+        self.text
+    }
+
+    /// The program and its arguments, e.g. `["seq", "1000", "1400"]`.
+    pub fn argv(&self) -> &'static [&'static str] {
+        self.argv
+    }
+
+    /// The argv as a Python list: `['seq', '1000', '1400']`.
+    pub fn python_argv(&self) -> String {
+        let items: Vec<String> = self.argv.iter().map(|a| pyrepr::str_literal(a)).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
+const fn allowed(text: &'static str, argv: &'static [&'static str]) -> AllowedCommand {
+    AllowedCommand { text, argv }
+}
+
+/// The only commands netlab runs. Their output is fixed: it does not depend on the machine,
+/// the user, the time or the locale.
+pub static ALLOWED: &[AllowedCommand] = &[
+    allowed("echo hello", &["echo", "hello"]),
+    allowed("seq 1 10", &["seq", "1", "10"]),
+    // 401 lines of 5 bytes: 2005 bytes, more than one recv(1024), cut in mid-line.
+    allowed("seq 1000 1400", &["seq", "1000", "1400"]),
+    // 588895 bytes: far more than a socket's buffers hold at once.
+    allowed("seq 1 100000", &["seq", "1", "100000"]),
+];
+
+/// The longest a command may run before it is killed.
+pub const TIME_LIMIT: Duration = Duration::from_secs(2);
+/// The most output kept from one stream (stdout or stderr); the rest is dropped.
+pub const OUTPUT_LIMIT: usize = 1024 * 1024;
+/// The PATH commands are looked up in.
+const PATH: &str = "/usr/bin:/bin";
+
+/// What a finished command printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    pub status: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl CommandOutput {
+    /// `res.stdout + res.stderr`: what the course's server sends back.
+    pub fn combined(&self) -> Vec<u8> {
+        [&self.stdout[..], &self.stderr[..]].concat()
+    }
+}
+
+/// A command text that is not on the list. Nothing was started for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub text: Vec<u8>,
+}
+
+impl Refused {
+    /// The text as a Python literal: `'rm -rf /'`, or `b'\xff'` when it is not UTF-8.
+    pub fn shown(&self) -> String {
+        match std::str::from_utf8(&self.text) {
+            Ok(text) => pyrepr::str_literal(text),
+            Err(_) => pyrepr::bytes_literal(&self.text),
+        }
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list: Vec<&str> = ALLOWED.iter().map(|c| c.text).collect();
+        write!(
+            f,
+            "netlab refused to run {}: it runs only the commands on its list ({}), so no process was started",
+            self.shown(),
+            list.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Why a command gave no output.
+#[derive(Debug)]
+pub enum CommandError {
+    /// The text is not on the list; nothing was started.
+    Refused(Refused),
+    /// The program could not be started or waited for.
+    Io(io::Error),
+    /// It ran longer than [`TIME_LIMIT`] and was killed.
+    TimedOut(&'static AllowedCommand),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Refused(refused) => refused.fmt(f),
+            CommandError::Io(err) => write!(f, "the command could not be run: {err}"),
+            CommandError::TimedOut(cmd) => write!(
+                f,
+                "'{}' ran longer than {} s and was killed",
+                cmd.text,
+                TIME_LIMIT.as_secs()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl From<Refused> for CommandError {
+    fn from(refused: Refused) -> Self {
+        CommandError::Refused(refused)
+    }
+}
+
+/// The list entry whose text is exactly `text` (no trimming, no shell parsing).
+pub fn lookup(text: &[u8]) -> Result<&'static AllowedCommand, Refused> {
+    ALLOWED
+        .iter()
+        .find(|c| c.text.as_bytes() == text)
+        .ok_or_else(|| Refused {
+            text: text.to_vec(),
+        })
+}
+
+thread_local! {
+    static STARTED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many processes this thread has started through [`run`]: lets a test prove that a
+/// refused command started none.
+pub fn processes_started() -> usize {
+    STARTED.with(Cell::get)
+}
+
+/// Runs a listed command: no shell, stdin empty, environment cleared (only PATH and
+/// `LC_ALL=C`), killed after [`TIME_LIMIT`], each output stream capped at [`OUTPUT_LIMIT`].
+pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> {
+    let (program, args) = cmd.argv.split_first().expect("every entry names a program");
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", PATH)
+        .env("LC_ALL", "C")
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    STARTED.with(|n| n.set(n.get() + 1));
+    let mut child = command.spawn().map_err(CommandError::Io)?;
+    let stdout = child.stdout.take().map(capped_reader);
+    let stderr = child.stderr.take().map(capped_reader);
+    let deadline = Instant::now() + TIME_LIMIT;
+    let status = loop {
+        match child.try_wait().map_err(CommandError::Io)? {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(CommandError::TimedOut(cmd));
+            }
+            None => std::thread::sleep(Duration::from_millis(1)),
+        }
+    };
+    let collect = |reader: Option<std::thread::JoinHandle<io::Result<Vec<u8>>>>| {
+        reader
+            .map(|r| r.join().unwrap_or_else(|_| Ok(Vec::new())))
+            .unwrap_or_else(|| Ok(Vec::new()))
+            .map_err(CommandError::Io)
+    };
+    Ok(CommandOutput {
+        status: status.code(),
+        stdout: collect(stdout)?,
+        stderr: collect(stderr)?,
+    })
+}
+
+/// Reads a child's pipe on its own thread (so a full pipe never stalls the child), keeping at
+/// most [`OUTPUT_LIMIT`] bytes and draining the rest.
+fn capped_reader(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<io::Result<Vec<u8>>> {
+    std::thread::spawn(move || {
+        let mut pipe = pipe;
+        let mut kept = Vec::new();
+        (&mut pipe)
+            .take(OUTPUT_LIMIT as u64)
+            .read_to_end(&mut kept)?;
+        io::copy(&mut pipe, &mut io::sink())?;
+        Ok(kept)
+    })
+}
+
+/// Looks `text` up and runs it; a text not on the list is refused before anything starts.
+pub fn run_text(text: &[u8]) -> Result<CommandOutput, CommandError> {
+    run(lookup(text)?)
+}
