@@ -2,6 +2,8 @@
 //! in queues, TCP states, accept queues. Every figure is read in this run, never assumed.
 
 use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::event::{Kind, Outcome, Text};
@@ -232,5 +234,34 @@ impl Kernel {
     /// kernel line. `what` names where it was read from.
     pub fn fact(&self, what: Text, result: Text) {
         self.record(what, result);
+    }
+
+    /// What the filesystem holds at `path` (`os.stat(path)` without following a symlink): an
+    /// AF_UNIX socket's name is a file of its own type, S_IFSOCK, that outlives the socket.
+    /// Returns the file type, or None when there is no such file.
+    pub fn file_type(&self, path: &Path) -> io::Result<Option<std::fs::FileType>> {
+        let shown = crate::pyrepr::str_literal(&self.trace.state().names.path(path));
+        let what = Text::new(format!("file {shown}"), format!("文件 {shown}"));
+        let (found, result) = match std::fs::symlink_metadata(path) {
+            Ok(meta) => {
+                let ty = meta.file_type();
+                let (en, zh) = if ty.is_socket() {
+                    ("a socket file (S_IFSOCK)", "套接字文件（S_IFSOCK）")
+                } else if ty.is_file() {
+                    ("a regular file (S_IFREG)", "普通文件（S_IFREG）")
+                } else if ty.is_dir() {
+                    ("a directory (S_IFDIR)", "目录（S_IFDIR）")
+                } else {
+                    ("another kind of file", "其他类型的文件")
+                };
+                (Some(ty), Text::new(en, zh))
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                (None, Text::new("no such file (ENOENT)", "没有这个文件（ENOENT）"))
+            }
+            Err(err) => return Err(err),
+        };
+        self.record(what, result);
+        Ok(found)
     }
 }
