@@ -135,22 +135,48 @@ impl Kernel {
         sock.settle();
         let n = sys::recv_queue(sock.fd())?;
         let what = Self::about(sock, "receive queue (FIONREAD)", "接收队列（FIONREAD）");
+        let shown = self.trace.figure(n);
         self.record(
             what,
-            Text::new(format!("{n} bytes waiting"), format!("{n} 字节待读")),
+            Text::new(format!("{shown} bytes waiting"), format!("{shown} 字节待读")),
         );
         Ok(n)
     }
 
-    /// Bytes in `sock`'s send queue that the peer has not acknowledged (`SIOCOUTQ`).
+    /// Bytes in `sock`'s send queue that the peer has not acknowledged (`SIOCOUTQ`). When the
+    /// peer is in this lab, first waits (bounded) until it has acknowledged every byte that
+    /// reached it, so the figure does not depend on when its delayed ACK goes out.
     pub fn send_queue(&self, sock: &Sock) -> io::Result<usize> {
+        sock.settle_acks();
         let n = sys::send_queue(sock.fd())?;
         let what = Self::about(sock, "send queue (SIOCOUTQ)", "发送队列（SIOCOUTQ）");
+        let shown = self.trace.figure(n);
         self.record(
             what,
             Text::new(
-                format!("{n} bytes not yet acknowledged"),
-                format!("{n} 字节尚未被确认"),
+                format!("{shown} bytes not yet acknowledged"),
+                format!("{shown} 字节尚未被确认"),
+            ),
+        );
+        Ok(n)
+    }
+
+    /// Bytes in `sock`'s send queue that were not even transmitted yet (`SIOCOUTQNSD`): the
+    /// peer's receive window has no room for them. Settles like [`Kernel::send_queue`].
+    pub fn unsent_queue(&self, sock: &Sock) -> io::Result<usize> {
+        sock.settle_acks();
+        let n = sys::unsent(sock.fd())?;
+        let what = Self::about(
+            sock,
+            "send queue, not yet transmitted (SIOCOUTQNSD)",
+            "发送队列中尚未发出的部分（SIOCOUTQNSD）",
+        );
+        let shown = self.trace.figure(n);
+        self.record(
+            what,
+            Text::new(
+                format!("{shown} bytes still waiting to be transmitted"),
+                format!("{shown} 字节还在等待发出"),
             ),
         );
         Ok(n)
