@@ -138,7 +138,10 @@ impl Kernel {
         let shown = self.trace.figure(n);
         self.record(
             what,
-            Text::new(format!("{shown} bytes waiting"), format!("{shown} 字节待读")),
+            Text::new(
+                format!("{shown} bytes waiting"),
+                format!("{shown} 字节待读"),
+            ),
         );
         Ok(n)
     }
@@ -282,9 +285,10 @@ impl Kernel {
                 };
                 (Some(ty), Text::new(en, zh))
             }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                (None, Text::new("no such file (ENOENT)", "没有这个文件（ENOENT）"))
-            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => (
+                None,
+                Text::new("no such file (ENOENT)", "没有这个文件（ENOENT）"),
+            ),
             Err(err) => return Err(err),
         };
         self.record(what, result);

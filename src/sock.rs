@@ -643,7 +643,10 @@ impl Sock {
     fn received_text(&self, data: &[u8]) -> Text {
         let shown = pyrepr::bytes_preview(data, PREVIEW_BYTES);
         let n = self.trace().figure(data.len());
-        Text::new(format!("{shown} ({n} bytes)"), format!("{shown}（{n} 字节）"))
+        Text::new(
+            format!("{shown} ({n} bytes)"),
+            format!("{shown}（{n} 字节）"),
+        )
     }
 
     /// `sendall(data)` on a blocking socket whose peer may not be reading yet, as a call that
@@ -691,7 +694,8 @@ impl Sock {
                 format!("blocks after the kernel took {taken} bytes: the send buffer is full and the peer is not reading"),
                 format!("阻塞：内核收下 {taken} 字节后发送缓冲区满了，对方没有在读"),
             );
-            self.side.record(sending.call.clone(), Outcome::Blocked(text));
+            self.side
+                .record(sending.call.clone(), Outcome::Blocked(text));
             sending.blocked_at = Some(self.trace().last_seq());
         }
         Ok(sending)
@@ -1106,11 +1110,14 @@ impl SendAll<'_> {
         } else {
             let shown = sock.trace().figure(self.taken);
             Outcome::Blocked(Text::new(
-                format!("still blocks: the kernel has taken {shown} bytes; the peer is not reading"),
+                format!(
+                    "still blocks: the kernel has taken {shown} bytes; the peer is not reading"
+                ),
                 format!("仍然阻塞：内核一共收下了 {shown} 字节；对方没有在读"),
             ))
         };
-        sock.trace().emit(&sock.side.name, Kind::Call, call, outcome);
+        sock.trace()
+            .emit(&sock.side.name, Kind::Call, call, outcome);
         if done {
             Ok(self.taken)
         } else {

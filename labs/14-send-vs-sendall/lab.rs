@@ -47,9 +47,9 @@ fn run(t: &Trace) -> LabResult {
          for every packet against the buffer too (see socket(7)). netlab checks the doubling.\n\
          Set before listen(): each accepted connection inherits it, and TCP agrees on its window\n\
          during the handshake.",
-        "要了 4096，得到 8192：Linux 会把请求的值翻倍，因为每个数据包的内核管理开销也要算在缓冲区里\n\
-         （见 socket(7)）。netlab 会检查这个翻倍。要在 listen() 之前设置：之后 accept 出来的连接都会继承它，\n\
-         而且 TCP 在握手时就商定了窗口的大小。",
+        "要了 4096，得到 8192：Linux 会把请求的值翻倍，因为每个数据包的内核管理开销\n\
+         也要算在缓冲区里（见 socket(7)）。netlab 会检查这个翻倍。要在 listen() 之前设置：\n\
+         之后 accept 出来的连接都会继承它，而且 TCP 在握手时就商定了窗口的大小。",
     );
     phone.bind(&Addr::loopback(0))?;
     phone.listen(1)?;
@@ -94,10 +94,11 @@ fn run(t: &Trace) -> LabResult {
              netlab shows it as SENT and checks 0 < SENT < 1048576; --raw shows the number.)"
         ),
         format!(
-            "data 有 1048576 字节；send() 返回 {sent_shown}，比这少：内核只收下了缓冲区放得下的部分，send() 报告的就是\n\
-             这个数。其余字节根本没有发出去：不看返回值的程序就把它们弄丢了。Linux 上阻塞的 send() 会等到有空间为止，\n\
-             但在 setblocking(False) 或设置了超时的情况下，它就会像这样提前返回。（这个数因机器而异：netlab 记作\n\
-             SENT，并检查 0 < SENT < 1048576；加 --raw 可看到真实数字。）"
+            "data 有 1048576 字节；send() 返回 {sent_shown}，比这少：内核只收下了缓冲区放得下的部分，\n\
+             send() 报告的就是这个数。其余字节根本没有发出去：不看返回值的程序就把它们弄丢了。\n\
+             Linux 上阻塞的 send() 会等到有空间为止，但在 setblocking(False) 或设置了超时的情况下，\n\
+             它就会像这样提前返回。（这个数因机器而异：netlab 记作 SENT，\n\
+             并检查 0 < SENT < 1048576；加 --raw 可看到真实数字。）"
         ),
     );
     let outq = t.named("OUTQ", || kernel.send_queue(&dialer))?;
@@ -161,7 +162,8 @@ fn run(t: &Trace) -> LabResult {
          many have arrived. Each time its receive queue empties, its kernel lets the client's kernel\n\
          transmit again, and the blocked sendall() hands over more of the rest.",
         "服务端终于开始读，一次读全部 1048576 字节：MSG_WAITALL 让 recv() 一直等到这么多字节都到齐。\n\
-         每当它的接收队列被读空，它的内核就允许客户端的内核继续发送，阻塞中的 sendall() 也就能再交出一部分数据。",
+         每当它的接收队列被读空，它的内核就允许客户端的内核继续发送，\n\
+         阻塞中的 sendall() 也就能再交出一部分数据。",
     );
     let finished = t.named("REST", || sending.finish())?;
     t.expect(

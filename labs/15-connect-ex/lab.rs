@@ -74,10 +74,12 @@ fn run(t: &Trace) -> LabResult {
     )?;
     t.note(
         "The kernel refused again with a RST, but nothing is raised: connect_ex() returns the errno,\n\
-         111, which the errno module names errno.ECONNREFUSED. It returns 0 when the call connects. The number belongs to the system:\n\
-         Windows reports 10061 (WSAECONNREFUSED), macOS 61, so compare with errno.ECONNREFUSED.",
-        "内核同样回了 RST，这次却没有异常：connect_ex() 返回错误码 111，errno 模块里叫 errno.ECONNREFUSED；\n\
-         接通时返回 0。这个数字取决于操作系统：Windows 上是 10061（WSAECONNREFUSED），macOS 上是 61，\n\
+         111, which the errno module names errno.ECONNREFUSED (0 would mean connected). The number\n\
+         belongs to the system: Windows reports 10061 (WSAECONNREFUSED), macOS 61, so compare\n\
+         with errno.ECONNREFUSED rather than with 111.",
+        "内核同样回了 RST，这次却没有异常：connect_ex() 返回错误码 111，\n\
+         errno 模块里叫 errno.ECONNREFUSED（接通时返回 0）。这个数字取决于操作系统：\n\
+         Windows 上是 10061（WSAECONNREFUSED），macOS 上是 61，\n\
          所以应当和 errno.ECONNREFUSED 比较，而不是写死 111。",
     );
     let sent = dialer.send(b"hello");
@@ -111,7 +113,8 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "0 means connected. As with connect(), the kernel gave this end an ephemeral port;\n\
          accept() below shows it as CLIENT_PORT_1.",
-        "0 表示已接通。和 connect() 一样，内核给这一端分配了一个临时端口，下面的 accept() 把它显示为 CLIENT_PORT_1。",
+        "0 表示已接通。和 connect() 一样，内核给这一端分配了一个临时端口，\n\
+         下面的 accept() 把它显示为 CLIENT_PORT_1。",
     );
     kernel.tcp_state(&dialer)?;
     let (conn, _) = phone.accept("conn")?;

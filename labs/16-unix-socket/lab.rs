@@ -38,7 +38,8 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "Instead of ('127.0.0.1', port) the address is a path. TMP is a new temporary directory\n\
          (run with --raw to see where it is).",
-        "地址不再是 ('127.0.0.1', port)，而是一个路径。TMP 是新建的临时目录（加 --raw 可看到它的真实位置）。",
+        "地址不再是 ('127.0.0.1', port)，而是一个路径。\n\
+         TMP 是新建的临时目录（加 --raw 可看到它的真实位置）。",
     );
     let made = kernel.file_type(&path)?;
     t.expect(
@@ -48,7 +49,8 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "bind() created this file. `ls -l` shows it with type s: it holds no data, it is the name\n\
          under which the kernel finds the listening socket.",
-        "bind() 创建了这个文件。`ls -l` 显示它的类型是 s：文件里没有数据，它只是内核用来找到监听套接字的名字。",
+        "bind() 创建了这个文件。`ls -l` 显示它的类型是 s：文件里没有数据，\n\
+         它只是内核用来找到监听套接字的名字。",
     );
     listener.listen(1)?;
 
@@ -125,6 +127,7 @@ fn run(t: &Trace) -> LabResult {
     server.unlink(&path)?;
     kernel.file_type(&path)?;
     restarted.bind(&address)?;
+    kernel.file_type(&path)?;
     t.note(
         "With the name free, bind() creates a new socket file. Servers therefore remove a leftover\n\
          file before bind(), e.g. `if os.path.exists(path): os.unlink(path)`, and again after close().",
