@@ -1035,7 +1035,8 @@ enum Due {
 
 /// A `sendall()` in progress: started by [`Sock::sendall_start`], it blocked because the send
 /// buffer was full and the peer was not reading. The peer's [`Sock::recv_waitall`] keeps it
-/// going; [`SendAll::finish`] records where it returns.
+/// going; [`SendAll::finish`] records where it returns. Dropped without `finish`, it records
+/// nothing more (the Python program would still be inside sendall).
 pub struct SendAll<'a> {
     sock: &'a Sock,
     data: &'a [u8],

@@ -45,15 +45,15 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "Asked for 4096, got 8192: Linux doubles the request, because it counts its own bookkeeping\n\
          for every packet against the buffer too (see socket(7)). netlab checks the doubling.\n\
-         Set before listen(): each accepted connection inherits it, and TCP agrees on its window\n\
-         during the handshake.",
+         Set before listen(): each accepted connection inherits it, and TCP fixes its window\n\
+         scaling during the handshake.",
         "要了 4096，得到 8192：Linux 会把请求的值翻倍，因为每个数据包的内核管理开销\n\
          也要算在缓冲区里（见 socket(7)）。netlab 会检查这个翻倍。要在 listen() 之前设置：\n\
-         之后 accept 出来的连接都会继承它，而且 TCP 在握手时就商定了窗口的大小。",
+         之后 accept 出来的连接都会继承它，而且 TCP 在握手时就定下了窗口的缩放比例。",
     );
     phone.bind(&Addr::loopback(0))?;
     phone.listen(1)?;
-    let dialer = client.tcp("phone")?;
+    let mut dialer = client.tcp("phone")?;
     dialer.set_buffer_size(true, ASKED)?;
     let sndbuf = dialer.get_buffer_size(true)?;
     t.expect(
@@ -77,7 +77,6 @@ fn run(t: &Trace) -> LabResult {
         "非阻塞的 send() 只收下 1 MiB 中的一部分",
     );
     let data = vec![b'x'; MESSAGE];
-    let mut dialer = dialer;
     dialer.setblocking(false);
     let sent = t.named("SENT", || dialer.send(&data))?;
     t.expect(
@@ -137,7 +136,7 @@ fn run(t: &Trace) -> LabResult {
     );
     dialer.setblocking(true);
     let rest = &data[sent..];
-    let sending = t.named("TAKEN", || dialer.sendall_start(rest))?;
+    let mut sending = t.named("TAKEN", || dialer.sendall_start(rest))?;
     t.expect(
         !sending.is_done(),
         "sendall() blocks while the server does not read",
@@ -155,7 +154,6 @@ fn run(t: &Trace) -> LabResult {
              sendall() 只能等待。"
         ),
     );
-    let mut sending = sending;
     let got = conn.recv_waitall(MESSAGE, Some(&mut sending))?;
     t.note(
         "The server finally reads, all 1048576 bytes at once: MSG_WAITALL makes recv() wait until that\n\
