@@ -106,12 +106,17 @@ fn run(t: &Trace) -> LabResult {
         unsent == outq,
         "once the server acknowledged what reached it, the whole send queue is untransmitted",
     )?;
+    let outq_shown = t.named_value("OUTQ", outq);
     t.note(
-        "The client's kernel still holds OUTQ of those bytes and has not even transmitted them: the\n\
-         server's kernel has no room left to offer (its receive window is used up), so the client's\n\
-         kernel must wait (TCP flow control). Everything that did go out has been acknowledged.",
-        "客户端内核里还压着其中的 OUTQ 字节，而且根本还没发出去：服务端的内核已经没有空间可以提供\n\
-         （它的接收窗口用完了），客户端的内核只能等着（TCP 流量控制）。已经发出去的部分都得到了确认。",
+        format!(
+            "The client's kernel still holds {outq_shown} of those bytes and has not even transmitted them: the\n\
+             server's kernel has no room left to offer (its receive window is used up), so the client's\n\
+             kernel must wait (TCP flow control). Everything that did go out has been acknowledged."
+        ),
+        format!(
+            "客户端内核里还压着其中的 {outq_shown} 字节，而且根本还没发出去：服务端的内核已经没有空间可以提供\n\
+             （它的接收窗口用完了），客户端的内核只能等着（TCP 流量控制）。已经发出去的部分都得到了确认。"
+        ),
     );
     let inq = t.named("INQ", || kernel.recv_queue(&conn))?;
     t.expect(
@@ -122,12 +127,20 @@ fn run(t: &Trace) -> LabResult {
         inq > 0 && inq <= rcvbuf,
         "the server's receive queue holds no more than its receive buffer",
     )?;
+    let sum = format!(
+        "{} + {outq_shown} = {sent_shown}",
+        t.named_value("INQ", inq)
+    );
     t.note(
-        "INQ + OUTQ = SENT (netlab checks it): every byte send() took is either waiting in the\n\
-         server's receive queue or still in the client's send queue. The server's part is less than\n\
-         its 8192-byte buffer: the kernel keeps part of the buffer for its own bookkeeping.",
-        "INQ + OUTQ = SENT（netlab 会检查）：send() 收下的每个字节，要么在服务端的接收队列里等着，\n\
-         要么还在客户端的发送队列里。服务端那部分比它 8192 字节的缓冲区小：内核要留一部分给自己记账用。",
+        format!(
+            "{sum} (netlab checks it): every byte send() took is either waiting in the\n\
+             server's receive queue or still in the client's send queue. The server's part is less than\n\
+             its 8192-byte buffer: the kernel keeps part of the buffer for its own bookkeeping."
+        ),
+        format!(
+            "{sum}（netlab 会检查）：send() 收下的每个字节，要么在服务端的接收队列里等着，\n\
+             要么还在客户端的发送队列里。服务端那部分比它 8192 字节的缓冲区小：内核要留一部分给自己记账用。"
+        ),
     );
 
     t.section(
@@ -142,15 +155,16 @@ fn run(t: &Trace) -> LabResult {
         "sendall() blocks while the server does not read",
     )?;
     let rest_shown = t.named_value("REST", rest.len());
+    let taken_shown = t.named_value("TAKEN", sending.taken());
     t.note(
         format!(
             "The program now sends the rest, data[sent:], {rest_shown} bytes, with sendall(): a loop of send()\n\
              calls that waits whenever the buffer is full. The server still reads nothing, so after the\n\
-             kernel took TAKEN more bytes the buffers are full again and sendall() waits."
+             kernel took {taken_shown} more bytes the buffers are full again and sendall() waits."
         ),
         format!(
             "程序现在用 sendall() 发送剩下的 data[sent:]，共 {rest_shown} 字节：sendall() 就是一个循环调用 send()\n\
-             的过程，缓冲区满了就等。服务端仍然一个字节都不读，所以内核又收下 TAKEN 字节后缓冲区再次装满，\n\
+             的过程，缓冲区满了就等。服务端仍然一个字节都不读，所以内核又收下 {taken_shown} 字节后缓冲区再次装满，\n\
              sendall() 只能等待。"
         ),
     );
@@ -173,12 +187,17 @@ fn run(t: &Trace) -> LabResult {
         "the server received exactly the 1048576 bytes sent",
     )?;
     t.note(
-        "sendall() returned None when the kernel had taken its last byte, while the server was still\n\
-         reading (the line above). Nothing was lost: SENT bytes from send() plus REST from sendall()\n\
-         are the 1048576 the server got. Calling sendall(data) at the start does both steps in one call.",
-        "sendall() 在内核收下最后一个字节时返回 None，那时服务端还在读（上一行）。没有丢任何字节：\n\
-         send() 发出的 SENT 字节加上 sendall() 发出的 REST 字节，正是服务端收到的 1048576 字节。\n\
-         一开始就调用 sendall(data)，一次调用就能完成这两步。",
+        format!(
+            "sendall() returned None when the kernel had taken its last byte, while the server was still\n\
+             reading (the line above). Nothing was lost: {sent_shown} bytes from send() plus {rest_shown} from\n\
+             sendall() are the 1048576 the server got. Calling sendall(data) at the start does both\n\
+             steps in one call."
+        ),
+        format!(
+            "sendall() 在内核收下最后一个字节时返回 None，那时服务端还在读（上一行）。没有丢任何字节：\n\
+             send() 发出的 {sent_shown} 字节加上 sendall() 发出的 {rest_shown} 字节，正是服务端收到的 1048576 字节。\n\
+             一开始就调用 sendall(data)，一次调用就能完成这两步。"
+        ),
     );
 
     t.section("Hang up", "挂断");
