@@ -2,6 +2,8 @@
 //! in queues, TCP states, accept queues. Every figure is read in this run, never assumed.
 
 use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::event::{Kind, Outcome, Text};
@@ -134,27 +136,56 @@ impl Kernel {
         sock.settle();
         let n = sys::recv_queue(sock.fd())?;
         let what = Self::about(sock, "receive queue (FIONREAD)", "接收队列（FIONREAD）");
+        let shown = self.trace.figure(n);
         let result = if sock.proto() == Proto::Udp {
             Text::new(
-                format!("{n} bytes in the next datagram"),
-                format!("下一个数据报有 {n} 字节"),
+                format!("{shown} bytes in the next datagram"),
+                format!("下一个数据报有 {shown} 字节"),
             )
         } else {
-            Text::new(format!("{n} bytes waiting"), format!("{n} 字节待读"))
+            Text::new(
+                format!("{shown} bytes waiting"),
+                format!("{shown} 字节待读"),
+            )
         };
         self.record(what, result);
         Ok(n)
     }
 
-    /// Bytes in `sock`'s send queue that the peer has not acknowledged (`SIOCOUTQ`).
+    /// Bytes in `sock`'s send queue that the peer has not acknowledged (`SIOCOUTQ`). When the
+    /// peer is in this lab, first waits (bounded) until it has acknowledged every byte that
+    /// reached it, so the figure does not depend on when its delayed ACK goes out.
     pub fn send_queue(&self, sock: &Sock) -> io::Result<usize> {
+        sock.settle_acks();
         let n = sys::send_queue(sock.fd())?;
         let what = Self::about(sock, "send queue (SIOCOUTQ)", "发送队列（SIOCOUTQ）");
+        let shown = self.trace.figure(n);
         self.record(
             what,
             Text::new(
-                format!("{n} bytes not yet acknowledged"),
-                format!("{n} 字节尚未被确认"),
+                format!("{shown} bytes not yet acknowledged"),
+                format!("{shown} 字节尚未被确认"),
+            ),
+        );
+        Ok(n)
+    }
+
+    /// Bytes in `sock`'s send queue that were not even transmitted yet (`SIOCOUTQNSD`): the
+    /// peer's receive window has no room for them. Settles like [`Kernel::send_queue`].
+    pub fn unsent_queue(&self, sock: &Sock) -> io::Result<usize> {
+        sock.settle_acks();
+        let n = sys::unsent(sock.fd())?;
+        let what = Self::about(
+            sock,
+            "send queue, not yet transmitted (SIOCOUTQNSD)",
+            "发送队列中尚未发出的部分（SIOCOUTQNSD）",
+        );
+        let shown = self.trace.figure(n);
+        self.record(
+            what,
+            Text::new(
+                format!("{shown} bytes still waiting to be transmitted"),
+                format!("{shown} 字节还在等待发出"),
             ),
         );
         Ok(n)
@@ -262,5 +293,35 @@ impl Kernel {
     /// kernel line. `what` names where it was read from.
     pub fn fact(&self, what: Text, result: Text) {
         self.record(what, result);
+    }
+
+    /// What the filesystem holds at `path` (`os.stat(path)` without following a symlink): an
+    /// AF_UNIX socket's name is a file of its own type, S_IFSOCK, that outlives the socket.
+    /// Returns the file type, or None when there is no such file.
+    pub fn file_type(&self, path: &Path) -> io::Result<Option<std::fs::FileType>> {
+        let shown = crate::pyrepr::str_literal(&self.trace.state().names.path(path));
+        let what = Text::new(format!("file {shown}"), format!("文件 {shown}"));
+        let (found, result) = match std::fs::symlink_metadata(path) {
+            Ok(meta) => {
+                let ty = meta.file_type();
+                let (en, zh) = if ty.is_socket() {
+                    ("a socket file (S_IFSOCK)", "套接字文件（S_IFSOCK）")
+                } else if ty.is_file() {
+                    ("a regular file (S_IFREG)", "普通文件（S_IFREG）")
+                } else if ty.is_dir() {
+                    ("a directory (S_IFDIR)", "目录（S_IFDIR）")
+                } else {
+                    ("another kind of file", "其他类型的文件")
+                };
+                (Some(ty), Text::new(en, zh))
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => (
+                None,
+                Text::new("no such file (ENOENT)", "没有这个文件（ENOENT）"),
+            ),
+            Err(err) => return Err(err),
+        };
+        self.record(what, result);
+        Ok(found)
     }
 }

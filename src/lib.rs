@@ -35,6 +35,6 @@ pub mod prelude {
     pub use crate::kernel::TcpState;
     pub use crate::lab::Lab;
     pub use crate::program::Pack;
-    pub use crate::sock::{is_blocked, Addr, Sock};
+    pub use crate::sock::{is_blocked, Addr, SendAll, Sock};
     pub use crate::trace::{LabError, LabResult, Trace};
 }

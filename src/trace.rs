@@ -71,6 +71,8 @@ pub(crate) struct State {
     pub(crate) names: Names,
     pub(crate) sockets: Vec<SockRecord>,
     temp_dir: Option<tempfile::TempDir>,
+    /// The stable name the next run-dependent figure shows as (see [`Trace::named`]).
+    figure_name: Option<String>,
 }
 
 /// A running lab. Cheap to clone: every handle shares the same state.
@@ -96,6 +98,7 @@ impl Trace {
                 names: Names::new(options.raw),
                 sockets: Vec::new(),
                 temp_dir: None,
+                figure_name: None,
             })),
         }
     }
@@ -174,6 +177,39 @@ impl Trace {
         } else {
             name.to_string()
         }
+    }
+
+    /// Runs one recorded call or probe whose figure depends on the machine (how many bytes a
+    /// non-blocking `send()` took, a queue length) and shows that figure as `name` in its trace
+    /// line unless `--raw`, so default output stays the same everywhere:
+    ///
+    /// ```ignore
+    /// let sent = t.named("SENT", || sock.send(&data))?;   // sock.send(b'...')  -> SENT
+    /// ```
+    ///
+    /// Only the call's run-dependent figure takes the name (a send's count, a queue's length,
+    /// a recv's byte count, the bytes a sendall took); fixed figures stay numbers. Write the
+    /// relation the lesson relies on (`sent < data.len()`) as a `t.expect`, and use
+    /// [`Trace::named_value`] for the same figure in notes.
+    pub fn named<T>(&self, name: &str, call: impl FnOnce() -> T) -> T {
+        self.state().figure_name = Some(name.to_string());
+        let result = call();
+        self.state().figure_name = None;
+        result
+    }
+
+    /// How a run-dependent figure shows: the name [`Trace::named`] gave it (once), else the
+    /// number. Engine code calls this for every figure that can depend on the machine.
+    pub(crate) fn figure(&self, value: impl fmt::Display) -> String {
+        match self.state().figure_name.take() {
+            Some(name) if !self.options.raw => name,
+            _ => value.to_string(),
+        }
+    }
+
+    /// The number of the last line recorded.
+    pub(crate) fn last_seq(&self) -> u32 {
+        self.state().seq
     }
 
     pub(crate) fn state(&self) -> RefMut<'_, State> {

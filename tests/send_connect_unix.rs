@@ -1,0 +1,152 @@
+//! Outcome tests for labs 14-16 (send vs sendall, connect_ex, AF_UNIX), asserted from the
+//! JSON events the labs print: what the kernel did, not how the trace is worded.
+
+use netlab::event::Lang;
+use netlab::lab::{self, Format, SharedBuffer};
+use netlab::trace::TraceOptions;
+use serde_json::Value;
+
+/// A lab's JSON events; with `raw`, real numbers instead of stable names.
+fn events(id: &str, raw: bool) -> Vec<Value> {
+    let lab = lab::find(id).unwrap();
+    let buffer = SharedBuffer::default();
+    let sink = lab::renderer(Format::Json, Lang::En, false, Box::new(buffer.clone()));
+    lab::run_with_sink(
+        lab,
+        TraceOptions {
+            lang: Lang::En,
+            raw,
+        },
+        sink,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bytes = buffer.0.borrow().clone();
+    String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn text<'a>(event: &'a Value, field: &str) -> &'a str {
+    event[field].as_str().unwrap_or("")
+}
+
+fn find(events: &[Value], pred: impl Fn(&Value) -> bool) -> (usize, &Value) {
+    events
+        .iter()
+        .enumerate()
+        .find(|(_, e)| pred(e))
+        .expect("no such event")
+}
+
+/// The first number in a result such as `4096 bytes waiting`.
+fn number(result: &str) -> usize {
+    let digits: String = result
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in {result:?}"))
+}
+
+#[test]
+fn lab_14_send_takes_part_and_sendall_finishes() {
+    const MESSAGE: usize = 1 << 20;
+    let raw = events("14", true);
+    let (_, send) = find(&raw, |e| text(e, "call").starts_with("phone.send(b'x"));
+    let sent = number(text(send, "result"));
+    assert!(
+        sent > 0 && sent < MESSAGE,
+        "send() took {sent} of {MESSAGE}"
+    );
+    assert!(send["error"].is_null());
+
+    let queue = |what: &str| {
+        let (_, e) = find(&raw, |e| {
+            e["kind"] == "kernel" && text(e, "call").contains(what)
+        });
+        number(text(e, "result"))
+    };
+    let outq = queue("(SIOCOUTQ)");
+    let inq = queue("(FIONREAD)");
+    assert_eq!(inq + outq, sent, "queues {inq} + {outq} != sent {sent}");
+    assert_eq!(queue("(SIOCOUTQNSD)"), outq);
+
+    let (blocked_at, blocked) = find(&raw, |e| text(e, "call").starts_with("phone.sendall("));
+    assert_eq!(blocked["blocked"], true);
+    let (read_at, read) = find(&raw, |e| text(e, "call").contains("MSG_WAITALL"));
+    assert!(text(read, "result").ends_with(&format!("({MESSAGE} bytes)")));
+    let (done_at, done) = find(&raw, |e| {
+        text(e, "call").starts_with("phone.sendall(") && text(e, "call").contains("continued")
+    });
+    assert!(blocked_at < read_at && read_at < done_at);
+    assert_eq!(done["blocked"], false);
+    assert_eq!(number(text(done, "result")), MESSAGE - sent);
+
+    // Default output names the machine-dependent figures.
+    let named = events("14", false);
+    let (_, send) = find(&named, |e| text(e, "call").starts_with("phone.send(b'x"));
+    assert_eq!(send["result"], "SENT");
+}
+
+#[test]
+fn lab_15_connect_raises_and_connect_ex_returns_111() {
+    let events = events("15", false);
+    let (refused_at, refused) = find(&events, |e| text(e, "call").starts_with("phone.connect("));
+    assert_eq!(refused["error"], "ECONNREFUSED");
+    assert_eq!(refused["errno"], 111);
+    let results: Vec<(usize, &str, &Value)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| text(e, "call").starts_with("phone.connect_ex("))
+        .map(|(i, e)| (i, text(e, "result"), &e["error"]))
+        .collect();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].1, "111 (ECONNREFUSED)");
+    assert!(results[0].2.is_null(), "connect_ex must not raise");
+    assert_eq!(results[1].1, "0");
+    assert!(refused_at < results[0].0);
+    let (listen_at, _) = find(&events, |e| text(e, "call").starts_with("phone.listen("));
+    assert!(results[0].0 < listen_at && listen_at < results[1].0);
+    let (_, pipe) = find(&events, |e| e["error"] == "EPIPE");
+    assert_eq!(pipe["errno"], 32);
+}
+
+#[test]
+fn lab_16_bind_fails_on_the_leftover_file_until_it_is_removed() {
+    let events = events("16", false);
+    let binds: Vec<(usize, &Value)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| text(e, "call").starts_with("server.bind('TMP/echo.sock')"))
+        .map(|(i, e)| (i, &e["error"]))
+        .collect();
+    assert_eq!(binds.len(), 3);
+    assert!(binds[0].1.is_null());
+    assert_eq!(binds[1].1, "EADDRINUSE");
+    assert!(binds[2].1.is_null());
+    let (unlink_at, unlink) = find(&events, |e| text(e, "call").starts_with("os.unlink("));
+    assert!(unlink["error"].is_null());
+    assert!(binds[1].0 < unlink_at && unlink_at < binds[2].0);
+
+    let files: Vec<&str> = events
+        .iter()
+        .filter(|e| text(e, "call") == "file 'TMP/echo.sock'")
+        .map(|e| text(e, "result"))
+        .collect();
+    let socket = "a socket file (S_IFSOCK)";
+    assert_eq!(
+        files,
+        [socket, socket, "no such file (ENOENT)", socket],
+        "after bind, after close, after unlink, after the new bind"
+    );
+    let (_, accepted) = find(&events, |e| text(e, "call").contains("accept()"));
+    assert_eq!(accepted["result"], "addr = ''");
+    let (_, echoed) = find(&events, |e| text(e, "call") == "data = client.recv(1024)");
+    assert_eq!(echoed["result"], "b'HELLO OVER A FILE PATH' (22 bytes)");
+    let (_, stale) = find(&events, |e| e["error"] == "ECONNREFUSED");
+    assert_eq!(stale["call"], "client.connect('TMP/echo.sock')");
+}
