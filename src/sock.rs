@@ -460,6 +460,9 @@ impl Sock {
                 Ok(())
             }
             Err(err) if is_blocked(&err) => {
+                // The kernel bound the local port when it sent the SYN: name it now, so a
+                // lab can point at this half-open end (CLIENT_PORT_N) in /proc/net/tcp.
+                self.refresh_addrs(PortRole::Ephemeral);
                 let ms = wait::BLOCKED.as_millis();
                 Err(self.blocked(
                     call,
