@@ -107,6 +107,13 @@ fn run(t: &Trace) -> LabResult {
          课程里的客户端也卡在这里，>>: 提示符再也不会出现。",
     );
 
+    kernel.tcp_state(&conn)?;
+    kernel.tcp_state(&dialer)?;
+    t.note(
+        "Nothing is broken: both ends are still ESTABLISHED. The programs are simply both waiting.",
+        "连接没有任何问题：两端都还是 ESTABLISHED。只是两个程序都在等。",
+    );
+
     t.section(
         "The user gives up and stops the client (Ctrl-C)",
         "用户放弃，按 Ctrl-C 停掉客户端",

@@ -126,11 +126,11 @@ fn run(t: &Trace) -> LabResult {
     client2.set_linger_zero()?;
     t.note(
         "This part reproduces what Windows does, on this Linux machine. When a client program is\n\
-         killed on Windows, the system resets its connections (RST) instead of closing them (FIN).\n\
+         killed on Windows, its connections are typically reset (RST) instead of closed (FIN).\n\
          Linux sends RST for a close() with SO_LINGER on and a linger time of 0 s: that is how\n\
          netlab makes the same packet here.",
         "这一部分在这台 Linux 机器上重现 Windows 的行为。在 Windows 上，客户端程序被杀掉时，\n\
-         系统会重置它的连接（RST），而不是正常关闭（FIN）。在 Linux 上，打开 SO_LINGER 并把\n\
+         它的连接通常会被重置（RST），而不是正常关闭（FIN）。在 Linux 上，打开 SO_LINGER 并把\n\
          等待时间设为 0 秒，close() 就会发 RST：netlab 就用这个办法在这里发出同样的报文。",
     );
     client2.close();

@@ -76,6 +76,7 @@ fn serve_one(t: &Trace, client_side: &str, reuse: bool, first: First) -> Result<
                 "This time the client hangs up first: FIN goes to the server.",
                 "这一次是客户端先挂断：FIN 发给了服务端。",
             );
+            kernel.tcp_state(&conn)?;
             let data = conn.recv(1024)?;
             t.expect(data.is_empty(), "the server reads b'' after the client's FIN")?;
             conn.close();
@@ -156,10 +157,12 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "Still in use. On Linux the flag must be on both sockets: the new one and the one holding\n\
          the port. The TIME_WAIT connection came from the old server's phone, which never set it.\n\
-         So the first restart after adding the line can still fail; later ones work (next part).",
+         So right after you add the line, restarts still fail until that old TIME_WAIT ends (60 s);\n\
+         once the running server has the flag, its restarts work (next part).",
         "还是被占用。在 Linux 上两个套接字都要有这个标志：新的这个，以及占着端口的那个。\n\
          TIME_WAIT 的连接来自旧服务端的 phone，而它没有设置过。\n\
-         所以刚加上这一行后的第一次重启仍可能失败；之后的重启才会成功（见下一部分）。",
+         所以刚加上这一行时，在旧的 TIME_WAIT 结束（60 秒）之前重启仍会失败；\n\
+         等运行中的服务端已经带着这个标志，它以后的重启就都能成功（见下一部分）。",
     );
 
     t.section(
@@ -251,8 +254,10 @@ fn run(t: &Trace) -> LabResult {
     let gone = kernel.tcp_connection_gone(&third.server_end, &third.client_end)?;
     t.expect(gone.is_none(), "the server's end of the connection is gone")?;
     t.note(
-        "The server's end went through CLOSE_WAIT and LAST_ACK and is gone: nothing holds PORT_3.",
-        "服务端这一头经过 CLOSE_WAIT 和 LAST_ACK 之后已经消失：没有任何东西占着 PORT_3。",
+        "The server's end (CLOSE_WAIT above) closed second: once the client acknowledged its FIN,\n\
+         the kernel dropped it. Nothing holds PORT_3.",
+        "服务端这一头（上面的 CLOSE_WAIT）是后关闭的：客户端确认了它的 FIN 之后，内核就把它删掉了。\n\
+         没有任何东西占着 PORT_3。",
     );
     let (phone, bound) = restart(t, &third.port, false)?;
     t.expect(
