@@ -188,8 +188,9 @@ fn run(t: &Trace) -> LabResult {
          TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT).",
         "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了就立刻拒绝连接\n\
          （ConnectionRefusedError，[WinError 10061]）。Linux 不作声，让客户端重试：内核大约 1 秒后\n\
-         重发 SYN，之后间隔越来越长（共重发 net.ipv4.tcp_syn_retries 次，默认 6 次）；如果队列一直腾不出\n\
-         位置，connect() 大约两分钟后失败，抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。",
+         重发 SYN，之后间隔越来越长（共重发 net.ipv4.tcp_syn_retries 次，默认 6 次）；\n\
+         如果队列一直腾不出位置，connect() 大约两分钟后失败，\n\
+         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。",
     );
 
     t.section(

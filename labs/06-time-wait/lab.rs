@@ -182,7 +182,8 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "The same TIME_WAIT on the server's end, but now its socket had SO_REUSEADDR: conn\n\
          inherited it from phone at accept().",
-        "服务端这一头同样处于 TIME_WAIT，不过这次它的套接字带着 SO_REUSEADDR：conn 在 accept() 时从 phone 继承了它。",
+        "服务端这一头同样处于 TIME_WAIT，不过这次它的套接字带着 SO_REUSEADDR：\n\
+         conn 在 accept() 时从 phone 继承了它。",
     );
     let (_phone, bound) = restart(t, &second.port, false)?;
     t.expect(
