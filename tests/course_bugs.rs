@@ -245,9 +245,18 @@ fn lab_06_eaddrinuse_without_so_reuseaddr_on_both_sockets() {
         ]
     );
     // When the client closed first, the TIME_WAIT is on the client's end.
-    assert!(ev.iter().any(|e| text(e, "call").starts_with(
-        "/proc/net/tcp: connection ('127.0.0.1', CLIENT_PORT_4) to ('127.0.0.1', PORT_3)"
-    ) && e["result"] == "TIME_WAIT"));
+    let probes: Vec<String> = ev
+        .iter()
+        .filter(|e| text(e, "call").starts_with("/proc/net/tcp"))
+        .map(|e| format!("{} -> {}", text(e, "call"), text(e, "result")))
+        .collect();
+    assert!(
+        probes.contains(
+            &"/proc/net/tcp: connection ('127.0.0.1', CLIENT_PORT_4) to ('127.0.0.1', PORT_3) -> TIME_WAIT"
+                .to_string()
+        ),
+        "{probes:#?}"
+    );
 }
 
 #[test]
