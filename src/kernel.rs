@@ -237,6 +237,24 @@ impl Kernel {
         remote: &Addr,
         settles_to: Option<TcpState>,
     ) -> io::Result<Option<TcpState>> {
+        self.between(local, remote, |found| {
+            settles_to.is_none() || found == settles_to
+        })
+    }
+
+    /// Like [`Kernel::tcp_state_between`] when the lab's last step is driving the connection
+    /// out of the table (a last ACK on its way to a LAST_ACK end, say): waits, bounded, until
+    /// /proc/net/tcp no longer lists `local` -> `remote`, then records what the kernel shows.
+    pub fn tcp_connection_gone(&self, local: &Addr, remote: &Addr) -> io::Result<Option<TcpState>> {
+        self.between(local, remote, |found| found.is_none())
+    }
+
+    fn between(
+        &self,
+        local: &Addr,
+        remote: &Addr,
+        settled: impl Fn(Option<TcpState>) -> bool,
+    ) -> io::Result<Option<TcpState>> {
         let read = || -> io::Result<Option<TcpState>> {
             Ok(tcp_table(local.port().unwrap_or(0))?
                 .into_iter()
@@ -245,7 +263,7 @@ impl Kernel {
         };
         let deadline = Instant::now() + wait::EXPECTED;
         let mut found = read()?;
-        while settles_to.is_some() && found != settles_to && Instant::now() < deadline {
+        while !settled(found) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
             found = read()?;
         }
@@ -287,6 +305,25 @@ impl Kernel {
             Text::same(format!("{shown} kB")),
         );
         Ok(kib)
+    }
+
+    /// How many bytes of data `sock` has put on the wire so far, retransmissions included
+    /// (`TCP_INFO` tcpi_bytes_sent, Linux 4.19+). A send() that put nothing on the wire
+    /// leaves it unchanged.
+    pub fn bytes_sent(&self, sock: &Sock) -> io::Result<u64> {
+        let info = sys::tcp_info(sock.fd())?;
+        let n = info.bytes_sent.ok_or_else(|| {
+            io::Error::other("this kernel's TCP_INFO has no tcpi_bytes_sent (Linux 4.19+)")
+        })?;
+        self.record(
+            Self::about(
+                sock,
+                "data bytes sent on the wire so far (TCP_INFO tcpi_bytes_sent)",
+                "迄今实际发到线路上的数据字节（TCP_INFO tcpi_bytes_sent）",
+            ),
+            Text::new(format!("{n} bytes"), format!("{n} 字节")),
+        );
+        Ok(n)
     }
 
     /// A kernel fact the lab measured itself (a sysctl value, a computed figure), shown as a

@@ -34,6 +34,16 @@ impl Names {
     /// Gives `port` a name in `role`'s series unless it has one already; returns how it shows.
     pub fn name_port(&mut self, port: u16, role: PortRole) -> String {
         if port != 0 && !self.ports.contains_key(&port) {
+            self.rename_port(port, role);
+        }
+        self.port(port)
+    }
+
+    /// Gives `port` the next name in `role`'s series even if it had one: for a number the kernel
+    /// has just handed out again to a new socket (an earlier client's port, free once that client
+    /// closed, say), which is a new endpoint and must not show under the old name.
+    pub fn rename_port(&mut self, port: u16, role: PortRole) -> String {
+        if port != 0 {
             let name = match role {
                 PortRole::Bound => {
                     self.bound += 1;
@@ -105,6 +115,19 @@ mod tests {
         );
         let mut raw = Names::new(true);
         assert_eq!(raw.name_port(40000, PortRole::Bound), "40000");
+    }
+
+    #[test]
+    fn a_port_handed_out_again_gets_a_new_name() {
+        let mut names = Names::new(false);
+        assert_eq!(names.name_port(50001, PortRole::Ephemeral), "CLIENT_PORT_1");
+        assert_eq!(names.name_port(40000, PortRole::Bound), "PORT");
+        assert_eq!(
+            names.rename_port(50001, PortRole::Ephemeral),
+            "CLIENT_PORT_2"
+        );
+        assert_eq!(names.port(50001), "CLIENT_PORT_2");
+        assert_eq!(names.name_port(50001, PortRole::Ephemeral), "CLIENT_PORT_2");
     }
 
     #[test]

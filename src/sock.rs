@@ -240,7 +240,7 @@ impl Sock {
             id,
             blocking: true,
         };
-        sock.refresh_addrs(PortRole::Ephemeral);
+        sock.refresh_addrs(PortRole::Ephemeral, false);
         sock
     }
 
@@ -286,7 +286,13 @@ impl Sock {
     }
 
     /// Reads the kernel's view of our addresses into the record; names a new local port.
-    fn refresh_addrs(&self, role: PortRole) {
+    ///
+    /// `chosen_by_kernel`: the kernel has just picked this socket's port (bind to port 0, or
+    /// the implicit bind of connect/sendto). A number it picks may be one an earlier, closed
+    /// socket of this lab used: the new endpoint then gets a new name, so names never depend on
+    /// which numbers the kernel happens to reuse. A port the lab asked for by number (a server
+    /// restarted on its old port) keeps its name.
+    fn refresh_addrs(&self, role: PortRole, chosen_by_kernel: bool) {
         let local = self
             .socket
             .local_addr()
@@ -298,8 +304,13 @@ impl Sock {
             .ok()
             .map(|a| Addr::from_sockaddr(&a));
         let mut state = self.trace().state();
+        let before = state.sockets[self.id].local.as_ref().and_then(Addr::port);
         if let Some(port) = local.as_ref().and_then(Addr::port) {
-            state.names.name_port(port, role);
+            if chosen_by_kernel && port != 0 && before != Some(port) {
+                state.names.rename_port(port, role);
+            } else {
+                state.names.name_port(port, role);
+            }
         }
         if let Some(port) = peer.as_ref().and_then(Addr::port) {
             state.names.name_port(port, PortRole::Ephemeral);
@@ -404,7 +415,7 @@ impl Sock {
         if let Err(err) = addr.to_sockaddr().and_then(|a| self.socket.bind(&a)) {
             return Err(self.side.raise(call, err));
         }
-        self.refresh_addrs(PortRole::Bound);
+        self.refresh_addrs(PortRole::Bound, addr.port() == Some(0));
         let result = match (addr.port(), self.local_addr()?.port()) {
             (Some(0), Some(port)) => {
                 let name = self.trace().state().names.port(port);
@@ -465,6 +476,9 @@ impl Sock {
                 Ok(())
             }
             Err(err) if is_blocked(&err) => {
+                // The kernel bound the local port when it sent the SYN: name it now, so a
+                // lab can point at this half-open end (CLIENT_PORT_N) in /proc/net/tcp.
+                self.refresh_addrs(PortRole::Ephemeral, true);
                 let ms = wait::BLOCKED.as_millis();
                 Err(self.blocked(
                     call,
@@ -499,7 +513,7 @@ impl Sock {
     }
 
     fn connected_result(&self) -> Text {
-        self.refresh_addrs(PortRole::Ephemeral);
+        self.refresh_addrs(PortRole::Ephemeral, true);
         match self.local_addr().ok().and_then(|a| a.port()) {
             Some(port) => {
                 let name = self.trace().state().names.port(port);
@@ -786,7 +800,7 @@ impl Sock {
         let target = addr.to_sockaddr()?;
         match self.socket.send_to(data, &target) {
             Ok(n) => {
-                self.refresh_addrs(PortRole::Ephemeral);
+                self.refresh_addrs(PortRole::Ephemeral, true);
                 let mut state = self.trace().state();
                 if let Some(dest) = state.sockets.iter_mut().find(|r| {
                     r.proto == Proto::Udp

@@ -37,10 +37,12 @@ pub fn unsent(fd: RawFd) -> io::Result<usize> {
     ioctl_int(fd, SIOCOUTQNSD)
 }
 
-/// The leading, ABI-stable part of the kernel's `struct tcp_info` (linux/tcp.h). The kernel
-/// copies `min(len, sizeof)` bytes, so a prefix is a valid request.
+/// The leading, ABI-stable part of the kernel's `struct tcp_info` (linux/tcp.h), up to
+/// `tcpi_bytes_sent` (Linux 4.19). The kernel copies `min(len, sizeof)` bytes and reports how
+/// many, so a prefix is a valid request and an older kernel simply fills less of it.
 #[repr(C)]
 #[derive(Default)]
+#[allow(dead_code)] // most fields are only there to give the kernel's layout
 struct TcpInfoPrefix {
     state: u8,
     ca_state: u8,
@@ -58,6 +60,43 @@ struct TcpInfoPrefix {
     unacked: u32,
     /// For a listening socket: the accept queue's limit (the effective backlog).
     sacked: u32,
+    lost: u32,
+    retrans: u32,
+    fackets: u32,
+    last_data_sent: u32,
+    last_ack_sent: u32,
+    last_data_recv: u32,
+    last_ack_recv: u32,
+    pmtu: u32,
+    rcv_ssthresh: u32,
+    rtt: u32,
+    rttvar: u32,
+    snd_ssthresh: u32,
+    snd_cwnd: u32,
+    advmss: u32,
+    reordering: u32,
+    rcv_rtt: u32,
+    rcv_space: u32,
+    total_retrans: u32,
+    pacing_rate: u64,
+    max_pacing_rate: u64,
+    bytes_acked: u64,
+    bytes_received: u64,
+    segs_out: u32,
+    segs_in: u32,
+    notsent_bytes: u32,
+    min_rtt: u32,
+    data_segs_in: u32,
+    data_segs_out: u32,
+    delivery_rate: u64,
+    busy_time: u64,
+    rwnd_limited: u64,
+    sndbuf_limited: u64,
+    delivered: u32,
+    delivered_ce: u32,
+    /// Data bytes this socket has put on the wire, retransmissions included
+    /// (RFC 4898 tcpEStatsPerfHCDataOctetsOut).
+    bytes_sent: u64,
 }
 
 /// What `TCP_INFO` says about one socket.
@@ -69,6 +108,8 @@ pub struct TcpInfo {
     pub accept_queue: u32,
     /// Listening socket: the accept queue's limit.
     pub accept_queue_max: u32,
+    /// Data bytes put on the wire so far (None on kernels older than 4.19).
+    pub bytes_sent: Option<u64>,
 }
 
 pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
@@ -88,10 +129,14 @@ pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
+    let filled = usize::try_from(len).unwrap_or(0);
+    let bytes_sent_end =
+        std::mem::offset_of!(TcpInfoPrefix, bytes_sent) + std::mem::size_of::<u64>();
     Ok(TcpInfo {
         state: info.state,
         accept_queue: info.unacked,
         accept_queue_max: info.sacked,
+        bytes_sent: (filled >= bytes_sent_end).then_some(info.bytes_sent),
     })
 }
 

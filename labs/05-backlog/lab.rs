@@ -1,0 +1,253 @@
+//! Lab 05: the backlog of listen(5) when the server does not accept.
+//!
+//! Eight clients dial a server that listens with backlog 5 and never calls accept(). The
+//! kernel completes handshakes by itself until the accept queue is full; after that it drops
+//! the SYNs, and those clients stay in SYN_SENT. Then the server accepts and the queue drains.
+
+use netlab::prelude::*;
+
+pub static LAB: Lab = Lab {
+    id: "05-backlog",
+    title: Text::fixed(
+        "listen(5) and no accept(): eight clients dial, the accept queue fills, the rest wait in SYN_SENT",
+        "listen(5) 却不 accept()：八个客户端拨号，accept 队列满了，其余的停在 SYN_SENT",
+    ),
+    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
+    run,
+};
+
+const BACKLOG: i32 = 5;
+const CLIENTS: usize = 8;
+
+fn run(t: &Trace) -> LabResult {
+    let server = t.side("server");
+    let kernel = t.kernel();
+
+    t.section(
+        "The server switches on with listen(5) and does not answer",
+        "服务端用 listen(5) 开机，但不接电话",
+    );
+    let phone = server.tcp("phone")?;
+    phone.bind(&Addr::loopback(0))?;
+    phone.listen(BACKLOG)?;
+    t.note(
+        "The server never calls accept() in this lab until every client has dialled.",
+        "在所有客户端都拨过号之前，这个服务端一次也不调用 accept()。",
+    );
+    let (_, limit) = kernel.accept_queue(&phone)?;
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .map_err(|e| LabError(format!("cannot read net.core.somaxconn: {e}")))?
+        .trim()
+        .parse()
+        .map_err(|e| LabError(format!("net.core.somaxconn is not a number: {e}")))?;
+    kernel.fact(
+        Text::same("net.core.somaxconn (/proc/sys/net/core/somaxconn)"),
+        Text::same(t.named_value("SOMAXCONN", somaxconn)),
+    );
+    t.expect(
+        limit == (BACKLOG as u32).min(somaxconn),
+        "the accept queue's limit is min(backlog, net.core.somaxconn)",
+    )?;
+    t.note(
+        "The kernel caps every backlog at net.core.somaxconn: listen(n) gets min(n, SOMAXCONN).\n\
+         SOMAXCONN differs between machines (4096 on Linux 5.4 and later, 128 before); here it is at\n\
+         least 5, so the limit stays 5, as the accept queue line above shows.",
+        "内核会把每个 backlog 限制在 net.core.somaxconn 以内：listen(n) 实际得到 min(n, SOMAXCONN)。\n\
+         SOMAXCONN 因机器而异（Linux 5.4 起是 4096，之前是 128）；这里它不小于 5，\n\
+         所以上限仍是 5，上面 accept 队列那一行就是这么显示的。",
+    );
+
+    t.section(
+        "Eight clients dial, one after the other",
+        "八个客户端依次拨号",
+    );
+    let number = phone.local_addr()?;
+    let mut clients = Vec::new();
+    for i in 1..=CLIENTS {
+        let client = t.side(&format!("client-{i}")).tcp("phone")?;
+        let connected = match client.connect(&number) {
+            Ok(()) => true,
+            Err(err) if is_blocked(&err) => false,
+            Err(err) => return Err(err.into()),
+        };
+        let (waiting, _) = kernel.accept_queue(&phone)?;
+        match (i, connected) {
+            (1, true) => t.note(
+                "connect() returned: the server's kernel finished the handshake by itself and queued\n\
+                 the connection, although nobody called accept().",
+                "connect() 已经返回：服务端的内核自己完成了握手，把连接放进了队列，尽管没有人调用 accept()。",
+            ),
+            (_, true) if waiting > limit => t.note(
+                format!(
+                    "{waiting} waiting, one more than the limit of {limit}: Linux turns a connection away\n\
+                     only when the queue is already over its limit, so it holds backlog + 1."
+                ),
+                format!(
+                    "{waiting} 个在等，比上限 {limit} 还多一个：Linux 只有在队列已经超过上限时才拒绝新连接，\n\
+                     所以队列能装下 backlog + 1 个。"
+                ),
+            ),
+            (_, false) if clients.iter().all(|(_, c)| *c) => t.note(
+                format!(
+                    "The queue is full, so the server's kernel drops client-{i}'s SYN and does not answer.\n\
+                     connect() gets no error: it is still waiting for a SYN-ACK."
+                ),
+                format!(
+                    "队列已满，服务端的内核把 client-{i} 的 SYN 直接丢掉，不作任何回应。\n\
+                     connect() 并没有报错：它还在等 SYN-ACK。"
+                ),
+            ),
+            _ => {}
+        }
+        clients.push((client, connected));
+    }
+
+    t.section(
+        "Which clients are connected? The kernel's answer",
+        "哪些客户端连上了？看内核怎么说",
+    );
+    let mut states = Vec::new();
+    for (client, _) in &clients {
+        states.push(kernel.tcp_state(client)?);
+    }
+    let established: Vec<usize> = (1..=CLIENTS)
+        .filter(|i| states[i - 1] == TcpState::Established)
+        .collect();
+    let syn_sent: Vec<usize> = (1..=CLIENTS)
+        .filter(|i| states[i - 1] == TcpState::SynSent)
+        .collect();
+    let (waiting, _) = kernel.accept_queue(&phone)?;
+    t.expect(
+        established.len() == limit as usize + 1 && waiting as usize == established.len(),
+        "backlog + 1 clients completed the handshake and wait in the accept queue",
+    )?;
+    t.expect(
+        established.len() + syn_sent.len() == CLIENTS && syn_sent.iter().all(|&i| i > established.len()),
+        "every other client is in SYN_SENT",
+    )?;
+    let names = |ids: &[usize]| -> String {
+        ids.iter()
+            .map(|i| format!("client-{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    kernel.fact(
+        Text::new(
+            "clients in ESTABLISHED (counted from the TCP states above)",
+            "处于 ESTABLISHED 的客户端（按上面的 TCP 状态统计）",
+        ),
+        Text::new(
+            format!("{}: {}", established.len(), names(&established)),
+            format!("{} 个：{}", established.len(), names(&established)),
+        ),
+    );
+    kernel.fact(
+        Text::new(
+            "clients in SYN_SENT (counted from the TCP states above)",
+            "处于 SYN_SENT 的客户端（按上面的 TCP 状态统计）",
+        ),
+        Text::new(
+            format!("{}: {}", syn_sent.len(), names(&syn_sent)),
+            format!("{} 个：{}", syn_sent.len(), names(&syn_sent)),
+        ),
+    );
+    t.note(
+        format!(
+            "backlog + 1 = {} clients are connected as far as they can tell, and wait in the accept\n\
+             queue. The other {} are still dialling: SYN_SENT means their SYN was sent and never\n\
+             answered.",
+            established.len(),
+            syn_sent.len()
+        ),
+        format!(
+            "backlog + 1 = {} 个客户端自认为已经连上了，正在 accept 队列里排队。\n\
+             另外 {} 个还在拨号：SYN_SENT 表示 SYN 已经发出，却一直没有回应。",
+            established.len(),
+            syn_sent.len()
+        ),
+    );
+    let first_dropped = syn_sent[0];
+    let dropped_end = clients[first_dropped - 1].0.local_addr()?;
+    kernel.tcp_state_between(&number, &dropped_end, None)?;
+    t.note(
+        format!(
+            "The server's kernel has no entry at all for client-{first_dropped}, not even a half-open\n\
+             one (SYN_RECV): its SYN was dropped on arrival."
+        ),
+        format!(
+            "服务端的内核里根本没有 client-{first_dropped} 的记录，连半开的 SYN_RECV 都没有：\n\
+             它的 SYN 一到就被丢掉了。"
+        ),
+    );
+    t.note(
+        "The course says the 7th caller gets an error. That is Windows: when the queue is full it\n\
+         refuses the connection at once (ConnectionRefusedError, [WinError 10061]). Linux says\n\
+         nothing and lets the client retry: the kernel resends the SYN after about 1 s, then\n\
+         after longer and longer pauses (net.ipv4.tcp_syn_retries times, 6 by default); if the\n\
+         queue never frees up, connect() fails after about two minutes with\n\
+         TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT).",
+        "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了就立刻拒绝连接\n\
+         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声，让客户端重试：内核大约 1 秒后\n\
+         重发 SYN，之后间隔越来越长（共重发 net.ipv4.tcp_syn_retries 次，默认 6 次）；\n\
+         如果队列一直腾不出位置，connect() 大约两分钟后失败，\n\
+         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。",
+    );
+
+    t.section(
+        "The server accepts: the queue drains",
+        "服务端开始 accept：队列逐渐清空",
+    );
+    let mut conns = Vec::new();
+    let mut left = waiting;
+    for i in 0..established.len() {
+        let (conn, _) = phone.accept("conn")?;
+        if i == 0 {
+            t.note(
+                "accept() returns at once: the connection was waiting. First come, first served.",
+                "accept() 立刻返回：连接早就在排队了。先到先得。",
+            );
+        }
+        (left, _) = kernel.accept_queue(&phone)?;
+        conns.push(conn);
+    }
+    t.expect(left == 0, "the accept queue drained")?;
+    t.note(
+        "Empty: every completed connection has been handed to the server program.",
+        "清空了：每一条已完成的连接都交给了服务端程序。",
+    );
+
+    t.section(
+        "The clients whose SYN was dropped are still dialling",
+        "SYN 被丢掉的客户端还在拨号",
+    );
+    for &i in &syn_sent {
+        let state = kernel.tcp_state(&clients[i - 1].0)?;
+        t.expect(
+            state == TcpState::SynSent,
+            "the dropped clients are still in SYN_SENT",
+        )?;
+    }
+    t.note(
+        "Still SYN_SENT: accept() does not call anyone back. The queue has room now, but these\n\
+         clients are only waiting for their kernel to resend the SYN, about 1 s after the first\n\
+         one; the retry would then be answered and connect() would return. netlab does not wait\n\
+         for that: it stops these two clients here, still in SYN_SENT.",
+        "仍然是 SYN_SENT：accept() 不会回拨任何人。队列现在有空位了，但这些客户端只能等自己的内核\n\
+         重发 SYN（第一次发出后大约 1 秒）；到那时重发的 SYN 就会得到回应，connect() 才会返回。\n\
+         netlab 不等这一刻：它在这里停掉这两个客户端，它们仍处于 SYN_SENT。",
+    );
+    let (dialling, connected): (Vec<_>, Vec<_>) = clients.into_iter().partition(|(_, c)| !*c);
+    for (client, _) in dialling {
+        client.close();
+    }
+
+    t.section("Switch off", "关机");
+    phone.close();
+    t.note(
+        "netlab ends every program here; the remaining sockets close with them.",
+        "netlab 在这里结束所有程序；剩下的套接字随之关闭。",
+    );
+    drop(conns);
+    drop(connected);
+    Ok(())
+}
