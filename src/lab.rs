@@ -141,15 +141,32 @@ impl std::error::Error for RunError {}
 
 /// A lab's default output as a string: what snapshots hold and `verify` compares.
 pub fn render_to_string(lab: &'static Lab, lang: Lang, format: Format) -> Result<String, RunError> {
+    render(lab, TraceOptions { lang, raw: false }, format)
+}
+
+/// A lab's output with any options, as a string (plain text, never coloured).
+pub fn render(
+    lab: &'static Lab,
+    options: TraceOptions,
+    format: Format,
+) -> Result<String, RunError> {
     let buffer = SharedBuffer::default();
-    let options = TraceOptions { lang, raw: false };
-    run_with_sink(
-        lab,
-        options,
-        renderer(format, lang, false, Box::new(buffer.clone())),
-    )?;
+    let sink = renderer(format, options.lang, false, Box::new(buffer.clone()));
+    run_with_sink(lab, options, sink)?;
     let bytes = buffer.0.borrow().clone();
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A lab's events as the JSON objects `--format json` prints: what tests assert on.
+pub fn json_events(
+    lab: &'static Lab,
+    options: TraceOptions,
+) -> Result<Vec<serde_json::Value>, RunError> {
+    let json = render(lab, options, Format::Json)?;
+    Ok(json
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("the JSON renderer writes valid JSON lines"))
+        .collect())
 }
 
 /// A Vec<u8> writer that stays readable after being handed to a renderer.

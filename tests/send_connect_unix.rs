@@ -2,30 +2,17 @@
 //! JSON events the labs print: what the kernel did, not how the trace is worded.
 
 use netlab::event::Lang;
-use netlab::lab::{self, Format, SharedBuffer};
+use netlab::lab::{self};
 use netlab::trace::TraceOptions;
 use serde_json::Value;
 
 /// A lab's JSON events; with `raw`, real numbers instead of stable names.
 fn events(id: &str, raw: bool) -> Vec<Value> {
-    let lab = lab::find(id).unwrap();
-    let buffer = SharedBuffer::default();
-    let sink = lab::renderer(Format::Json, Lang::En, false, Box::new(buffer.clone()));
-    lab::run_with_sink(
-        lab,
-        TraceOptions {
-            lang: Lang::En,
-            raw,
-        },
-        sink,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let bytes = buffer.0.borrow().clone();
-    String::from_utf8(bytes)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    let options = TraceOptions {
+        lang: Lang::En,
+        raw,
+    };
+    lab::json_events(lab::find(id).unwrap(), options).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn text<'a>(event: &'a Value, field: &str) -> &'a str {

@@ -2,16 +2,12 @@
 //! a reply carrying the previous reply's tail; 08 and 09 deliver every reply whole and leave
 //! nothing in the receive queue.
 
-use netlab::event::Lang;
-use netlab::lab::{self, Format};
+use netlab::lab::{self};
+use netlab::trace::TraceOptions;
 use serde_json::Value;
 
 fn events(id: &str) -> Vec<Value> {
-    let lab = lab::find(id).unwrap();
-    let json = lab::render_to_string(lab, Lang::En, Format::Json).unwrap();
-    json.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    lab::json_events(lab::find(id).unwrap(), TraceOptions::default()).unwrap()
 }
 
 fn call(e: &Value) -> &str {

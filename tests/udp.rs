@@ -1,16 +1,12 @@
 //! Outcomes of the UDP labs (10-13), asserted from their JSON events: what the kernel did in
 //! the run, not what the notes say.
 
-use netlab::event::Lang;
-use netlab::lab::{self, Format};
+use netlab::lab::{self};
+use netlab::trace::TraceOptions;
 use serde_json::Value;
 
 fn events(id: &str) -> Vec<Value> {
-    let lab = lab::find(id).unwrap();
-    let json = lab::render_to_string(lab, Lang::En, Format::Json).unwrap();
-    json.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    lab::json_events(lab::find(id).unwrap(), TraceOptions::default()).unwrap()
 }
 
 fn text<'a>(event: &'a Value, field: &str) -> &'a str {
