@@ -283,6 +283,23 @@ impl Kernel {
         Ok(found)
     }
 
+    /// A numeric sysctl such as `net.core.somaxconn`, read from /proc/sys. Its value differs
+    /// between machines, so it shows under `stable_name` unless `--raw`; a lab that relies on
+    /// it states the relation it needs with `Trace::expect`.
+    pub fn sysctl(&self, name: &str, stable_name: &str) -> io::Result<u64> {
+        let path = format!("/proc/sys/{}", name.replace('.', "/"));
+        let text = std::fs::read_to_string(&path)?;
+        let value = text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| io::Error::other(format!("{path} is not a number: {}", text.trim())))?;
+        self.record(
+            Text::same(format!("{name} ({path})")),
+            Text::same(self.trace.named_value(stable_name, value)),
+        );
+        Ok(value)
+    }
+
     /// This machine's RAM as the kernel counts it (`MemTotal` in /proc/meminfo), in KiB.
     /// It differs from machine to machine, so it shows as `MEM_TOTAL` unless `--raw`; a lab
     /// states what it relies on as a relation it checks.

@@ -35,17 +35,9 @@ fn run(t: &Trace) -> LabResult {
         "在所有客户端都拨过号之前，这个服务端一次也不调用 accept()。",
     );
     let (_, limit) = kernel.accept_queue(&phone)?;
-    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
-        .map_err(|e| LabError(format!("cannot read net.core.somaxconn: {e}")))?
-        .trim()
-        .parse()
-        .map_err(|e| LabError(format!("net.core.somaxconn is not a number: {e}")))?;
-    kernel.fact(
-        Text::same("net.core.somaxconn (/proc/sys/net/core/somaxconn)"),
-        Text::same(t.named_value("SOMAXCONN", somaxconn)),
-    );
+    let somaxconn = kernel.sysctl("net.core.somaxconn", "SOMAXCONN")?;
     t.expect(
-        limit == (BACKLOG as u32).min(somaxconn),
+        u64::from(limit) == (BACKLOG as u64).min(somaxconn),
         "the accept queue's limit is min(backlog, net.core.somaxconn)",
     )?;
     t.note(
