@@ -1,0 +1,61 @@
+//! The framing module reading through traced sockets.
+
+use std::io;
+
+use super::Sock;
+use crate::event::{Outcome, Text};
+
+/// The framing module's read loop reads through the traced `recv`, so every recv it makes
+/// shows in the trace exactly as the course's loop would make it: `header = conn.recv(4)`,
+/// `json_bytes = conn.recv(N)`, `data = conn.recv(1024)` (`+=` for the calls that add to a
+/// piece already begun), and each decoded header as the
+/// line the course writes for it (`total_size = struct.unpack('i', header)[0]`).
+impl crate::framing::RecvSource for Sock {
+    fn recv(&mut self, max: usize) -> io::Result<Vec<u8>> {
+        Sock::recv(self, max)
+    }
+
+    fn recv_piece(
+        &mut self,
+        piece: crate::framing::Piece,
+        have: usize,
+        max: usize,
+    ) -> io::Result<Vec<u8>> {
+        use crate::framing::Piece;
+        let var = match piece {
+            Piece::LengthHeader => "header",
+            Piece::JsonHeader { .. } => "json_bytes",
+            Piece::Payload { .. } => "data",
+        };
+        let op = if have == 0 { "=" } else { "+=" };
+        let call = format!("{var} {op} {}", self.call(format_args!("recv({max})")));
+        self.recv_as(call, max)
+    }
+
+    fn decoded(&mut self, format: crate::framing::Format, step: &crate::framing::Step) {
+        use crate::framing::{Format, Step};
+        let (call, result) = match (format, step) {
+            (Format::LengthHeader, Step::Length { len }) => (
+                format!(
+                    "total_size = struct.unpack({}, header)[0]",
+                    crate::program::native_int_format()
+                ),
+                len.to_string(),
+            ),
+            (Format::JsonHeader, Step::Length { len }) => (
+                format!(
+                    "json_len = struct.unpack({}, header)[0]",
+                    crate::program::native_int_format()
+                ),
+                len.to_string(),
+            ),
+            (_, Step::Json(header)) => (
+                "header_dic = json.loads(json_bytes)".to_string(),
+                crate::program::python_dict(header),
+            ),
+            _ => return,
+        };
+        self.side
+            .record(call, Outcome::Returned(Text::same(result)));
+    }
+}

@@ -1,0 +1,221 @@
+//! A `sendall()` that blocks while the peer does not read, and finishes once it does: the
+//! lab is one orchestrator, so the blocked call is kept in progress while the peer acts.
+
+use std::io::{self, Read};
+use std::time::{Duration, Instant};
+
+use super::settle::Due;
+use super::{blocked_error, wait, Sock, PREVIEW_BYTES};
+use crate::event::{Kind, Outcome, Text};
+use crate::pyrepr;
+use crate::sys;
+
+impl Sock {
+    /// `sendall(data)` on a blocking socket whose peer may not be reading yet, as a call that
+    /// can stay in progress while the lab lets the peer act (the lab is one orchestrator, so
+    /// the peer cannot read while this call waits).
+    ///
+    /// Like [`Sock::sendall`], it hands the kernel bytes whenever the send buffer has room,
+    /// and watches a full buffer for [`wait::BLOCKED`]. If everything went in, it records the
+    /// usual `None (n bytes sent)` line and returns a finished [`SendAll`]. Otherwise it
+    /// records one line saying the call blocked and how many bytes the kernel took so far,
+    /// and returns the call still in progress: the peer's [`Sock::recv_waitall`] keeps it
+    /// going while it reads (as the blocked Python call would go on), and
+    /// [`SendAll::finish`] records the line where it returns. The figure that
+    /// [`crate::trace::Trace::named`] names is the bytes taken so far.
+    pub fn sendall_start<'a>(&'a self, data: &'a [u8]) -> io::Result<SendAll<'a>> {
+        let call = self.call(format_args!(
+            "sendall({})",
+            pyrepr::bytes_preview(data, PREVIEW_BYTES)
+        ));
+        let mut sending = SendAll {
+            sock: self,
+            data,
+            taken: 0,
+            call,
+            blocked_at: None,
+        };
+        if !self.blocking {
+            // Python's sendall on a non-blocking socket raises once the buffer is full.
+            self.send_inner(sending.call.clone(), data, true)?;
+            sending.taken = data.len();
+            return Ok(sending);
+        }
+        if sending.run(wait::BLOCKED)? {
+            let shown = self.trace().figure(data.len());
+            self.returned(
+                sending.call.clone(),
+                Text::new(
+                    format!("None ({shown} bytes sent)"),
+                    format!("None（已发送 {shown} 字节）"),
+                ),
+            );
+        } else {
+            let taken = self.trace().figure(sending.taken);
+            let text = Text::new(
+                format!("blocks after the kernel took {taken} bytes: the send buffer is full and the peer is not reading"),
+                format!("阻塞：内核收下 {taken} 字节后发送缓冲区满了，对方没有在读"),
+            );
+            self.side
+                .record(sending.call.clone(), Outcome::Blocked(text));
+            sending.blocked_at = Some(self.trace().last_seq());
+        }
+        Ok(sending)
+    }
+
+    /// `data = var.recv(n, socket.MSG_WAITALL)`: waits until all `n` bytes arrived (or the
+    /// peer closed), where a plain recv returns what is there. While it waits, a `sendall`
+    /// of this lab that is still in progress ([`Sock::sendall_start`]) goes on, as the
+    /// sending program would, blocked in its own call: each time this reader empties its
+    /// receive queue, the sender's kernel can transmit more and the sendall hands it more.
+    /// The engine reads with plain non-blocking recvs in a loop; the kernel's own
+    /// MSG_WAITALL loops the same way. Watched for [`wait::BLOCKED`] without progress.
+    pub fn recv_waitall(
+        &self,
+        n: usize,
+        mut meanwhile: Option<&mut SendAll<'_>>,
+    ) -> io::Result<Vec<u8>> {
+        let call = format!(
+            "data = {}",
+            self.call(format_args!("recv({n}, socket.MSG_WAITALL)"))
+        );
+        if !self.blocking {
+            // On a non-blocking socket MSG_WAITALL changes nothing: one plain recv.
+            return self.recv_as(call, n);
+        }
+        let mut data = vec![0u8; n];
+        let mut got = 0;
+        let mut last_progress = Instant::now();
+        while got < n {
+            let mut progress = match meanwhile.as_deref_mut() {
+                Some(sending) => sending.push()?,
+                None => false,
+            };
+            match (&self.socket).read(&mut data[got..]) {
+                Ok(0) => break, // the peer closed: MSG_WAITALL returns what it has
+                Ok(k) => {
+                    got += k;
+                    self.trace().state().sockets[self.id].received += k as u64;
+                    progress = true;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => return Err(self.side.raise(call, err)),
+            }
+            if progress {
+                last_progress = Instant::now();
+                continue;
+            }
+            let limit = match self.due() {
+                Due::InFlight => wait::EXPECTED,
+                _ => wait::BLOCKED,
+            };
+            if last_progress.elapsed() >= limit {
+                let shown = self.trace().figure(got);
+                let text = Text::new(
+                    format!("blocks: {shown} of {n} bytes arrived; netlab stops watching here"),
+                    format!("阻塞：{n} 字节中只到了 {shown} 字节；netlab 在这里停止等待"),
+                );
+                return Err(self.blocked(call, text));
+            }
+            self.wait_ready(sys::POLLIN | sys::POLLRDHUP, Duration::from_millis(1))?;
+        }
+        data.truncate(got);
+        let result = self.received_text(&data);
+        self.returned(call, result);
+        Ok(data)
+    }
+}
+
+/// A `sendall()` in progress: started by [`Sock::sendall_start`], it blocked because the send
+/// buffer was full and the peer was not reading. The peer's [`Sock::recv_waitall`] keeps it
+/// going; [`SendAll::finish`] records where it returns. Dropped without `finish`, it records
+/// nothing more (the Python program would still be inside sendall).
+pub struct SendAll<'a> {
+    sock: &'a Sock,
+    data: &'a [u8],
+    taken: usize,
+    call: String,
+    /// The trace line that showed the call blocked; None when it never blocked.
+    blocked_at: Option<u32>,
+}
+
+impl SendAll<'_> {
+    /// Bytes of the data the kernel has taken so far.
+    pub fn taken(&self) -> usize {
+        self.taken
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.taken == self.data.len()
+    }
+
+    /// Hands the kernel as much as its send buffer takes now, without waiting and without
+    /// recording (the Python call is still inside sendall). Returns whether it took anything.
+    fn push(&mut self) -> io::Result<bool> {
+        let before = self.taken;
+        while !self.is_done() {
+            match self.sock.socket.send(&self.data[self.taken..]) {
+                Ok(n) => {
+                    self.taken += n;
+                    self.sock.trace().state().sockets[self.sock.id].sent += n as u64;
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => return Err(self.sock.side.raise(self.call.clone(), err)),
+            }
+        }
+        Ok(self.taken > before)
+    }
+
+    /// Pushes whenever the buffer has room until done (true) or until the buffer stayed
+    /// full for `limit` (false).
+    fn run(&mut self, limit: Duration) -> io::Result<bool> {
+        loop {
+            self.push()?;
+            if self.is_done() {
+                return Ok(true);
+            }
+            if !self.sock.wait_ready(sys::POLLOUT, limit)? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Lets the call run to its end and records the line where `sendall` returns:
+    /// `None (n bytes sent)`, n being a figure [`crate::trace::Trace::named`] can name. If
+    /// the buffer stays full for [`wait::BLOCKED`] (the peer still does not read), records
+    /// that it is still blocked and returns `Err(WouldBlock)`. A call that never blocked
+    /// was recorded by [`Sock::sendall_start`] already and records nothing here.
+    pub fn finish(mut self) -> io::Result<usize> {
+        let Some(line) = self.blocked_at else {
+            return Ok(self.taken);
+        };
+        let done = self.run(wait::BLOCKED)?;
+        let sock = self.sock;
+        let call = Text::new(
+            format!("{} (continued from line {line})", self.call),
+            format!("{}（接第 {line} 行）", self.call),
+        );
+        let outcome = if done {
+            let shown = sock.trace().figure(self.taken);
+            Outcome::Returned(Text::new(
+                format!("None ({shown} bytes sent)"),
+                format!("None（已发送 {shown} 字节）"),
+            ))
+        } else {
+            let shown = sock.trace().figure(self.taken);
+            Outcome::Blocked(Text::new(
+                format!(
+                    "still blocks: the kernel has taken {shown} bytes; the peer is not reading"
+                ),
+                format!("仍然阻塞：内核一共收下了 {shown} 字节；对方没有在读"),
+            ))
+        };
+        sock.trace()
+            .emit(&sock.side.name, Kind::Call, call, outcome);
+        if done {
+            Ok(self.taken)
+        } else {
+            Err(blocked_error())
+        }
+    }
+}
