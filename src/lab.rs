@@ -75,16 +75,21 @@ impl std::fmt::Display for LookupError {
 
 impl std::error::Error for LookupError {}
 
-/// Up to three ids whose id or name is closest to `query`, best first.
+/// Up to three ids whose id, name or a word of the name is closest to `query`, best first
+/// (`phone-cal` finds 01-phone-call, `stiky` finds 07-sticky-packet).
 fn closest(query: &str) -> Vec<&'static str> {
+    let query = query.to_ascii_lowercase();
     let score = |lab: &Lab| {
-        strsim::normalized_damerau_levenshtein(query, lab.id)
-            .max(strsim::normalized_damerau_levenshtein(query, lab.name()))
+        std::iter::once(lab.id)
+            .chain(std::iter::once(lab.name()))
+            .chain(lab.name().split('-'))
+            .map(|candidate| strsim::normalized_damerau_levenshtein(&query, candidate))
+            .fold(0.0, f64::max)
     };
     let mut scored: Vec<(f64, &'static str)> = all()
         .iter()
         .map(|lab| (score(lab), lab.id))
-        .filter(|(s, _)| *s >= 0.5)
+        .filter(|(s, _)| *s >= 0.6)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(3).map(|(_, id)| id).collect()

@@ -32,6 +32,10 @@ fn a_wrong_lab_exits_2_and_names_the_closest() {
     let err = String::from_utf8(output.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.contains("did you mean 01-phone-call?"), "{err}");
+    let typo = netlab(&["show", "stiky"]);
+    assert_eq!(typo.status.code(), Some(2));
+    let err = String::from_utf8(typo.stderr).unwrap();
+    assert!(err.contains("did you mean 07-sticky-packet"), "{err}");
     let nothing = netlab(&["run", "zzzzzzzz"]);
     assert_eq!(nothing.status.code(), Some(2));
     assert!(String::from_utf8(nothing.stderr)
