@@ -104,6 +104,15 @@ fn restart(t: &Trace, port: &Addr, reuse: bool) -> Result<(Sock, std::io::Result
     Ok((phone, bound))
 }
 
+/// Reads the connection `local` -> `remote` from /proc/net/tcp (a closed socket has no fd to
+/// ask) and stops the lab unless the kernel shows it in TIME_WAIT.
+fn expect_time_wait(t: &Trace, local: &Addr, remote: &Addr, what: &str) -> LabResult {
+    let state = t
+        .kernel()
+        .tcp_state_between(local, remote, Some(TcpState::TimeWait))?;
+    t.expect(state == Some(TcpState::TimeWait), what)
+}
+
 fn in_use(result: &std::io::Result<()>) -> bool {
     matches!(result, Err(err) if err.kind() == std::io::ErrorKind::AddrInUse)
 }
@@ -116,12 +125,7 @@ fn run(t: &Trace) -> LabResult {
         "不设 SO_REUSEADDR 的服务端接待一个客户端；服务端先挂断",
     );
     let first = serve_one(t, "client", false, First::Server)?;
-    let state =
-        kernel.tcp_state_between(&first.server_end, &first.client_end, Some(TcpState::TimeWait))?;
-    t.expect(
-        state == Some(TcpState::TimeWait),
-        "the server's end is in TIME_WAIT",
-    )?;
+    expect_time_wait(t, &first.server_end, &first.client_end, "the server's end is in TIME_WAIT")?;
     t.note(
         "Both programs closed everything, yet the server's end of the connection lives on in\n\
          TIME_WAIT: the side that closes first keeps it, on Linux for 60 s (fixed in the kernel).\n\
@@ -170,15 +174,7 @@ fn run(t: &Trace) -> LabResult {
         "设了 SO_REUSEADDR 的服务端接待一个客户端，并先挂断",
     );
     let second = serve_one(t, "client-2", true, First::Server)?;
-    let state = kernel.tcp_state_between(
-        &second.server_end,
-        &second.client_end,
-        Some(TcpState::TimeWait),
-    )?;
-    t.expect(
-        state == Some(TcpState::TimeWait),
-        "the server's end is in TIME_WAIT",
-    )?;
+    expect_time_wait(t, &second.server_end, &second.client_end, "the server's end is in TIME_WAIT")?;
     t.note(
         "The same TIME_WAIT on the server's end, but now its socket had SO_REUSEADDR: conn\n\
          inherited it from phone at accept().",
@@ -204,15 +200,7 @@ fn run(t: &Trace) -> LabResult {
         "两个套接字都在各自的 bind() 之前设置了 SO_REUSEADDR：新的服务端拿到了同一个端口。",
     );
     phone.listen(5)?;
-    let state = kernel.tcp_state_between(
-        &second.server_end,
-        &second.client_end,
-        Some(TcpState::TimeWait),
-    )?;
-    t.expect(
-        state == Some(TcpState::TimeWait),
-        "the old connection is still in TIME_WAIT",
-    )?;
+    expect_time_wait(t, &second.server_end, &second.client_end, "the old connection is still in TIME_WAIT")?;
     t.note(
         "The old connection is still in TIME_WAIT: SO_REUSEADDR does not end it, it only lets a\n\
          new socket bind beside it.",
@@ -239,15 +227,7 @@ fn run(t: &Trace) -> LabResult {
         "如果客户端先挂断",
     );
     let third = serve_one(t, "client-4", false, First::Client)?;
-    let state = kernel.tcp_state_between(
-        &third.client_end,
-        &third.server_end,
-        Some(TcpState::TimeWait),
-    )?;
-    t.expect(
-        state == Some(TcpState::TimeWait),
-        "the client's end is in TIME_WAIT",
-    )?;
+    expect_time_wait(t, &third.client_end, &third.server_end, "the client's end is in TIME_WAIT")?;
     t.note(
         "The TIME_WAIT is now on the client's end, on its own port.",
         "这一次 TIME_WAIT 在客户端这一头，占的是客户端自己的端口。",

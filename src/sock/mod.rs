@@ -210,12 +210,6 @@ impl Sock {
         self.socket.as_raw_fd()
     }
 
-    /// The socket2 socket, for the rare option the vocabulary does not cover yet. Calls made
-    /// on it are not recorded: prefer adding a recorded method here.
-    pub fn raw_socket(&self) -> &Socket {
-        &self.socket
-    }
-
     /// This socket's own address, without recording a call.
     pub fn local_addr(&self) -> io::Result<Addr> {
         Ok(Addr::from_sockaddr(&self.socket.local_addr()?))
@@ -691,16 +685,6 @@ impl Sock {
             }
             Err(err) => Err(self.side.raise(call, err)),
         }
-    }
-
-    /// `shutdown(SHUT_WR)`: sends FIN but keeps reading.
-    pub fn shutdown_write(&self) -> io::Result<()> {
-        let call = self.call("shutdown(SHUT_WR)");
-        let result = self.socket.shutdown(std::net::Shutdown::Write);
-        if result.is_ok() {
-            self.trace().state().sockets[self.id].fin_sent = true;
-        }
-        self.finish(call, result)
     }
 
     /// `close()`. With SO_LINGER (1, 0) set, the kernel answers with RST instead of FIN.
