@@ -2,6 +2,7 @@
 //! in queues, TCP states, accept queues. Every figure is read in this run, never assumed.
 
 use std::io;
+use std::net::SocketAddr;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -86,7 +87,7 @@ fn from_procfs(state: &procfs::net::TcpState) -> TcpState {
     }
 }
 
-/// One connection as /proc/net/tcp lists it.
+/// One connection of the kernel's TCP table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpEntry {
     pub local: Addr,
@@ -94,12 +95,71 @@ pub struct TcpEntry {
     pub state: TcpState,
 }
 
-/// The connections in /proc/net/tcp whose local or remote port is `port` (a lab's own port).
-pub fn tcp_table(port: u16) -> io::Result<Vec<TcpEntry>> {
-    let entries = procfs::net::tcp().map_err(|e| io::Error::other(e.to_string()))?;
+/// Where a look-up in the kernel's TCP table was answered from. The trace line names it, so a
+/// student can check the answer by hand: `ss -tan` reads sock_diag too, and /proc/net/tcp is
+/// the same table as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpTableSource {
+    SockDiag,
+    ProcNetTcp,
+}
+
+impl TcpTableSource {
+    /// How a trace line names the source, in English and Chinese.
+    fn label(self) -> (&'static str, &'static str) {
+        match self {
+            TcpTableSource::SockDiag => ("sock_diag (as ss -tan)", "sock_diag（与 ss -tan 同源）"),
+            TcpTableSource::ProcNetTcp => ("/proc/net/tcp", "/proc/net/tcp"),
+        }
+    }
+}
+
+/// The kernel's TCP connections, in every state (TIME_WAIT included), whose local port is
+/// `local`'s and whose remote port is `remote`'s (a lab's own port pair), and where the answer
+/// came from. Asks netlink sock_diag for that pair only (see [`crate::sockdiag`]), so the
+/// time does not grow with the host's other connections.
+pub fn tcp_table(local: &Addr, remote: &Addr) -> io::Result<(Vec<TcpEntry>, TcpTableSource)> {
+    let (Addr::Inet(local), Addr::Inet(remote)) = (local, remote) else {
+        return Err(io::Error::other("the TCP table holds only IP addresses"));
+    };
+    match crate::sockdiag::tcp_sockets(local.ip(), local.port(), remote.port()) {
+        Ok(sockets) => {
+            let entries = sockets
+                .into_iter()
+                .map(|s| {
+                    let state = TcpState::from_kernel(s.state).ok_or_else(|| {
+                        io::Error::other(format!("sock_diag: unknown TCP state {}", s.state))
+                    })?;
+                    Ok(TcpEntry {
+                        local: Addr::Inet(s.local),
+                        remote: Addr::Inet(s.remote),
+                        state,
+                    })
+                })
+                .collect::<io::Result<_>>()?;
+            Ok((entries, TcpTableSource::SockDiag))
+        }
+        // Netlink can be refused where /proc still works: a sandbox without NETLINK_SOCK_DIAG
+        // (gVisor), a seccomp filter that forbids AF_NETLINK sockets, a kernel whose tcp_diag
+        // module cannot be loaded (ENOENT). The same table as text then answers, slower on a
+        // busy host, and the trace line says where the answer came from.
+        Err(_) => Ok((proc_net_tcp(*local, *remote)?, TcpTableSource::ProcNetTcp)),
+    }
+}
+
+/// The connections between the two ports as /proc/net/tcp (or tcp6) lists them.
+fn proc_net_tcp(local: SocketAddr, remote: SocketAddr) -> io::Result<Vec<TcpEntry>> {
+    let table = if local.is_ipv4() {
+        procfs::net::tcp()
+    } else {
+        procfs::net::tcp6()
+    };
+    let entries = table.map_err(|e| io::Error::other(format!("/proc/net/tcp: {e}")))?;
     Ok(entries
         .into_iter()
-        .filter(|e| e.local_address.port() == port || e.remote_address.port() == port)
+        .filter(|e| {
+            e.local_address.port() == local.port() && e.remote_address.port() == remote.port()
+        })
         .map(|e| TcpEntry {
             local: Addr::Inet(e.local_address),
             remote: Addr::Inet(e.remote_address),
@@ -225,8 +285,9 @@ impl Kernel {
         Ok((waiting, max))
     }
 
-    /// The state of the connection `local` -> `remote` in /proc/net/tcp, which also lists
-    /// connections that no fd holds any more (TIME_WAIT after close). None: no such entry.
+    /// The state of the connection `local` -> `remote` in the kernel's TCP table (see
+    /// [`tcp_table`]), which also lists connections that no fd holds any more (TIME_WAIT
+    /// after close). None: no such entry.
     ///
     /// `settles_to` is the state the lab's last step is driving the connection to (a FIN on
     /// its way, say): the probe waits, bounded, until the kernel shows it, then records what
@@ -244,7 +305,7 @@ impl Kernel {
 
     /// Like [`Kernel::tcp_state_between`] when the lab's last step is driving the connection
     /// out of the table (a last ACK on its way to a LAST_ACK end, say): waits, bounded, until
-    /// /proc/net/tcp no longer lists `local` -> `remote`, then records what the kernel shows.
+    /// the kernel's TCP table no longer lists `local` -> `remote`, then records what it shows.
     pub fn tcp_connection_gone(&self, local: &Addr, remote: &Addr) -> io::Result<Option<TcpState>> {
         self.between(local, remote, |found| found.is_none())
     }
@@ -255,25 +316,28 @@ impl Kernel {
         remote: &Addr,
         settled: impl Fn(Option<TcpState>) -> bool,
     ) -> io::Result<Option<TcpState>> {
-        let read = || -> io::Result<Option<TcpState>> {
-            Ok(tcp_table(local.port().unwrap_or(0))?
+        let read = || -> io::Result<(Option<TcpState>, TcpTableSource)> {
+            let (entries, source) = tcp_table(local, remote)?;
+            let found = entries
                 .into_iter()
                 .find(|e| &e.local == local && &e.remote == remote)
-                .map(|e| e.state))
+                .map(|e| e.state);
+            Ok((found, source))
         };
         let deadline = Instant::now() + wait::EXPECTED;
-        let mut found = read()?;
+        let (mut found, mut source) = read()?;
         while !settled(found) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
-            found = read()?;
+            (found, source) = read()?;
         }
         let (from, to) = (
             show_addr(&self.trace, local),
             show_addr(&self.trace, remote),
         );
+        let (en, zh) = source.label();
         let what = Text::new(
-            format!("/proc/net/tcp: connection {from} to {to}"),
-            format!("/proc/net/tcp：连接 {from} 到 {to}"),
+            format!("{en}: connection {from} to {to}"),
+            format!("{zh}：连接 {from} 到 {to}"),
         );
         let result = match found {
             Some(state) => Text::same(state.name()),

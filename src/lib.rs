@@ -20,6 +20,7 @@ pub mod pyrepr;
 pub mod render;
 pub mod snapshot;
 pub mod sock;
+pub mod sockdiag;
 mod sys;
 pub mod trace;
 

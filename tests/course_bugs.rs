@@ -171,7 +171,7 @@ fn lab_05_backlog_plus_one_established_and_the_rest_syn_sent() {
     assert_eq!(accepted, backlog + 1);
     // The server's kernel has no entry for a client whose SYN was dropped.
     assert!(ev.iter().any(|e| text(e, "call")
-        .starts_with("/proc/net/tcp: connection ('127.0.0.1', PORT) to")
+        .starts_with("sock_diag (as ss -tan): connection ('127.0.0.1', PORT) to")
         && e["result"] == "no such connection"));
 }
 
@@ -211,7 +211,7 @@ fn lab_06_eaddrinuse_without_so_reuseaddr_on_both_sockets() {
     let server_time_wait = |port: &str| {
         ev.iter().any(|e| {
             text(e, "call").starts_with(&format!(
-                "/proc/net/tcp: connection ('127.0.0.1', {port}) to"
+                "sock_diag (as ss -tan): connection ('127.0.0.1', {port}) to"
             )) && e["result"] == "TIME_WAIT"
         })
     };
@@ -244,12 +244,12 @@ fn lab_06_eaddrinuse_without_so_reuseaddr_on_both_sockets() {
     // When the client closed first, the TIME_WAIT is on the client's end.
     let probes: Vec<String> = ev
         .iter()
-        .filter(|e| text(e, "call").starts_with("/proc/net/tcp"))
+        .filter(|e| text(e, "call").starts_with("sock_diag (as ss -tan): "))
         .map(|e| format!("{} -> {}", text(e, "call"), text(e, "result")))
         .collect();
     assert!(
         probes.contains(
-            &"/proc/net/tcp: connection ('127.0.0.1', CLIENT_PORT_4) to ('127.0.0.1', PORT_3) -> TIME_WAIT"
+            &"sock_diag (as ss -tan): connection ('127.0.0.1', CLIENT_PORT_4) to ('127.0.0.1', PORT_3) -> TIME_WAIT"
                 .to_string()
         ),
         "{probes:#?}"

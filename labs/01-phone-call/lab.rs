@@ -124,10 +124,12 @@ fn run(t: &Trace) -> LabResult {
     kernel.tcp_state_between(&client_end, &server_end, Some(TcpState::TimeWait))?;
     t.note(
         "Both programs closed their sockets, yet the kernel keeps the client's end for a while in\n\
-         TIME_WAIT, because the client hung up first. No fd is left; only /proc/net/tcp shows it.\n\
-         Lab 06 shows why this matters when a server restarts.",
+         TIME_WAIT, because the client hung up first. No fd is left; only the kernel's connection\n\
+         table shows it (`ss -tan`, /proc/net/tcp). Lab 06 shows why this matters when a server\n\
+         restarts.",
         "两边的程序都关闭了套接字，但因为客户端先挂断，内核还会把客户端这一头在 TIME_WAIT 里保留一段时间。\n\
-         它已经没有文件描述符，只有 /proc/net/tcp 能看到。实验 06 会讲它对重启服务端的影响。",
+         它已经没有文件描述符，只有内核的连接表（`ss -tan`、/proc/net/tcp）能看到。\n\
+         实验 06 会讲它对重启服务端的影响。",
     );
     Ok(())
 }

@@ -104,8 +104,8 @@ fn restart(t: &Trace, port: &Addr, reuse: bool) -> Result<(Sock, std::io::Result
     Ok((phone, bound))
 }
 
-/// Reads the connection `local` -> `remote` from /proc/net/tcp (a closed socket has no fd to
-/// ask) and stops the lab unless the kernel shows it in TIME_WAIT.
+/// Reads the connection `local` -> `remote` from the kernel's TCP table (a closed socket has
+/// no fd to ask) and stops the lab unless the kernel shows it in TIME_WAIT.
 fn expect_time_wait(t: &Trace, local: &Addr, remote: &Addr, what: &str) -> LabResult {
     let state = t
         .kernel()

@@ -25,16 +25,30 @@ fn run(t: &Trace) -> LabResult {
         "netlab finds a UDP port that nobody is bound to",
         "netlab 找一个没有人绑定的 UDP 端口",
     );
-    let probe = t.side("netlab").udp("probe")?;
+    let netlab = t.side("netlab");
+    let probe = netlab.udp("probe")?;
     probe.bind(&Addr::loopback(0))?;
     let number = probe.local_addr()?;
+    let guard = netlab.udp("guard")?;
+    guard.bind(&elsewhere(&number))?;
+    t.note(
+        "The course hard-codes a port (8082), below the range the kernel draws from for sockets that\n\
+         never call bind() (ip_local_port_range, 32768-60999 by default). PORT comes from that range,\n\
+         so netlab keeps the number for itself with guard, on another loopback address where nothing\n\
+         is ever sent. A port the kernel picks for such a socket must be free on every address, so\n\
+         while guard holds PORT no client in this lab can be given PORT and end up sending to itself.",
+        "课程把端口写死为 8082，它低于内核给“从不调用 bind() 的套接字”挑端口时所用的范围\n\
+         （ip_local_port_range，默认 32768-60999）。PORT 正是从这个范围里来的，所以 netlab 用 guard\n\
+         在另一个回环地址上占住这个号码，那个地址不会收到任何数据。内核替这种套接字挑的端口必须在\n\
+         所有地址上都空闲，所以只要 guard 占着 PORT，本实验里就没有客户端会分到 PORT、自己发给自己。",
+    );
     probe.close();
     t.note(
-        "The course hard-codes a port (8082). netlab lets the kernel pick a free UDP port, PORT, and\n\
-         closes that socket at once: now nothing on this machine is bound to PORT. The server\n\
-         will bind it later, the way the course's server binds 8082 when it starts.",
-        "课程里把端口写死为 8082。netlab 让内核挑一个空闲的 UDP 端口 PORT，然后立刻关闭这个套接字：\n\
-         此刻本机上没有任何套接字绑定 PORT。稍后服务端再绑定它，就像课程里的服务端启动时绑定 8082。",
+        "netlab closes probe: now nothing is bound to ('127.0.0.1', PORT), the address this lab\n\
+         sends to. The server will bind it later, the way the course's server binds 8082 when it\n\
+         starts.",
+        "netlab 关闭 probe：此刻没有任何套接字绑定 ('127.0.0.1', PORT)，也就是本实验发送的目的地址。\n\
+         稍后服务端再绑定它，就像课程里的服务端启动时绑定 8082。",
     );
 
     t.section(
@@ -75,10 +89,11 @@ fn run(t: &Trace) -> LabResult {
         Ok(_) => t.expect(false, "the early datagram was dropped, not queued")?,
     }
     t.note(
-        "Nothing is queued: when the early datagram arrived, no socket owned PORT, so the kernel\n\
-         dropped it. The kernel does not keep datagrams for a socket that binds later; the\n\
-         datagram is simply lost. The course's server waits here until the next datagram comes.",
-        "接收队列是空的：那个早到的数据报抵达时没有套接字占着 PORT，内核就把它丢掉了。\n\
+        "Nothing is queued: no socket was bound to ('127.0.0.1', PORT) when the early datagram\n\
+         arrived, so the kernel dropped it. The kernel does not keep datagrams for a socket that\n\
+         binds later; the datagram is simply lost. The course's server waits here until the next\n\
+         datagram comes.",
+        "接收队列是空的：那个早到的数据报抵达时没有套接字绑定 ('127.0.0.1', PORT)，内核就把它丢掉了。\n\
          内核不会替以后才绑定的套接字保存数据报，它就这样丢了。\n\
          课程里的服务端会一直在这里等下一个数据报。",
     );
@@ -138,6 +153,13 @@ fn run(t: &Trace) -> LabResult {
         "sendto 又成功了，而 recvfrom 在等一个永远不会来的回复：课程里的客户端会卡在这里。\n\
          实际的 UDP 客户端会设置超时（settimeout），然后重发。",
     );
+    sock.close();
+    t.note(
+        "netlab ends the course's client here instead of letting it wait, and starts a second one\n\
+         to show what a connected UDP socket is told.",
+        "课程里的客户端会一直等下去，netlab 在这里把它关掉，再启动第二个客户端，\n\
+         看看已连接的 UDP 套接字会得到什么消息。",
+    );
     let checker = t.side("client-2").udp("client")?;
     checker.connect(&number)?;
     t.note(
@@ -164,6 +186,14 @@ fn run(t: &Trace) -> LabResult {
          IP_RECVERR），只能干等。",
     );
     checker.close();
-    sock.close();
+    guard.close();
     Ok(())
+}
+
+/// The same port on 127.0.0.2: a loopback address this lab never sends to.
+fn elsewhere(addr: &Addr) -> Addr {
+    Addr::Inet(std::net::SocketAddr::from((
+        [127, 0, 0, 2],
+        addr.port().unwrap_or(0),
+    )))
 }
