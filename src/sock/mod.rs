@@ -442,7 +442,10 @@ impl Sock {
             }
             Err(err) => match crate::errno::of(&err) {
                 Some(errno) => {
-                    let shown = format!("{} ({})", errno.number, errno.symbol);
+                    let shown = match errno.symbol {
+                        Some(symbol) => format!("{} ({symbol})", errno.number),
+                        None => errno.number.to_string(),
+                    };
                     self.returned(call, Text::same(shown));
                     Ok(errno.number)
                 }

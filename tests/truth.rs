@@ -1,0 +1,75 @@
+//! What the traces say, checked against what Python and the kernel really do (issue 8): every
+//! assertion reads the JSON events a lab printed.
+
+use netlab::event::Lang;
+use netlab::lab;
+use netlab::trace::TraceOptions;
+use serde_json::Value;
+
+fn events(id: &str) -> Vec<Value> {
+    events_in(id, Lang::En)
+}
+
+fn events_in(id: &str, lang: Lang) -> Vec<Value> {
+    let options = TraceOptions {
+        lang,
+        ..TraceOptions::default()
+    };
+    lab::json_events(lab::find(id).unwrap(), options).unwrap()
+}
+
+fn text<'a>(event: &'a Value, field: &str) -> &'a str {
+    event[field].as_str().unwrap_or("")
+}
+
+/// Every note of a lab, in one language, joined.
+fn notes(events: &[Value]) -> String {
+    events
+        .iter()
+        .map(|e| text(e, "note"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn find<'a>(events: &'a [Value], what: &str, pred: impl Fn(&Value) -> bool) -> &'a Value {
+    events
+        .iter()
+        .find(|e| pred(e))
+        .unwrap_or_else(|| panic!("no event: {what}"))
+}
+
+// ---------------------------------------------------------------------------
+// 6. Exception lines read exactly as CPython prints them.
+
+#[test]
+fn exception_lines_are_what_cpython_prints_and_the_symbol_is_in_the_json() {
+    let ev = events("04");
+    let reset = find(&ev, "the reset", |e| e["error"] == "ECONNRESET");
+    assert_eq!(
+        reset["result"],
+        "ConnectionResetError: [Errno 104] Connection reset by peer"
+    );
+    assert_eq!(reset["exception"], "ConnectionResetError");
+    assert_eq!(reset["errno"], 104);
+
+    for lab in lab::all() {
+        for event in lab::json_events(lab, TraceOptions::default()).unwrap() {
+            let Some(exception) = event["exception"].as_str() else {
+                continue;
+            };
+            let result = text(&event, "result");
+            assert!(
+                result.starts_with(exception),
+                "{}: {result} does not start with {exception}",
+                lab.id
+            );
+            if let Some(symbol) = event["error"].as_str() {
+                assert!(
+                    !result.contains(&format!("({symbol})")),
+                    "{}: CPython prints no ({symbol}) suffix: {result}",
+                    lab.id
+                );
+            }
+        }
+    }
+}
