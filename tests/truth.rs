@@ -73,3 +73,48 @@ fn exception_lines_are_what_cpython_prints_and_the_symbol_is_in_the_json() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// 5. Lab 09 follows the course's `json.dumps(header_dic)`: default separators.
+
+#[test]
+fn lab_09_sends_the_json_that_the_course_json_dumps_writes() {
+    let ev = events("09");
+    let dumps: Vec<&Value> = ev
+        .iter()
+        .filter(|e| text(e, "call").contains("json.dumps("))
+        .collect();
+    assert_eq!(dumps.len(), 3);
+    for (event, size) in dumps.iter().zip([89, 86, 89]) {
+        assert_eq!(
+            event["call"],
+            "header_bytes = json.dumps(header_dic).encode('utf-8')"
+        );
+        let result = text(event, "result");
+        assert!(
+            result.starts_with(r#"b'{"filename": ""#)
+                && result.ends_with(&format!("({size} bytes)")),
+            "{result}"
+        );
+    }
+    assert!(text(dumps[0], "result")
+        .starts_with(r#"b'{"filename": "output.txt", "total_size": 2005, "'"#));
+    let packs: Vec<&str> = ev
+        .iter()
+        .map(|e| text(e, "call"))
+        .filter(|call| call.starts_with("header = struct.pack("))
+        .collect();
+    assert_eq!(
+        packs,
+        [
+            "header = struct.pack('i', 89)",
+            "header = struct.pack('i', 86)",
+            "header = struct.pack('i', 89)"
+        ]
+    );
+    for lang in [Lang::En, Lang::Zh] {
+        let lesson = lab::find("09").unwrap().lesson.get(lang).to_string();
+        assert!(lesson.contains("json.dumps(header_dic)"), "{lesson}");
+        assert!(!lesson.contains("separators="), "{lesson}");
+    }
+}
