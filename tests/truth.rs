@@ -118,3 +118,71 @@ fn lab_09_sends_the_json_that_the_course_json_dumps_writes() {
         assert!(!lesson.contains("separators="), "{lesson}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// 1. Lab 13: the UDP length field of an empty datagram says 8.
+
+#[test]
+fn lab_13_says_an_empty_datagram_carries_a_length_field_of_8() {
+    for (lang, eight) in [(Lang::En, "says 8"), (Lang::Zh, "写的是 8")] {
+        let ev = events_in("13", lang);
+        let empty = find(&ev, "sendto(b'')", |e| {
+            e["side"] == "client" && text(e, "call").starts_with("sock.sendto(b'',")
+        });
+        assert_eq!(empty["result"], "0", "sendto(b'') returns 0: no data");
+        let note = text(empty, "note");
+        assert!(note.contains(eight), "{note}");
+        let all = notes(&ev);
+        assert!(
+            !all.contains("length 0") && !all.contains("长度为 0"),
+            "{all}"
+        );
+        let lesson = lab::find("13").unwrap().lesson.get(lang).to_string();
+        assert!(lesson.contains(eight), "{lesson}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. One naming of the socket module's constants: the course's `from socket import *`.
+
+/// `socket.X` where X is a name from the socket module: valid only after `import socket`.
+fn module_prefixed(text: &str) -> Option<&str> {
+    text.match_indices("socket.")
+        .map(|(i, _)| &text[i..])
+        .find(|rest| {
+            rest["socket.".len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase() || rest.starts_with("socket.socket("))
+        })
+}
+
+#[test]
+fn constants_are_named_as_from_socket_import_star_names_them() {
+    let ev = events("14");
+    let waitall = find(&ev, "the MSG_WAITALL recv", |e| {
+        text(e, "call").contains("MSG_WAITALL")
+    });
+    assert_eq!(waitall["call"], "data = conn.recv(1048576, MSG_WAITALL)");
+    for lab in lab::all() {
+        for lang in [Lang::En, Lang::Zh] {
+            let lesson = lab.lesson.get(lang);
+            assert_eq!(
+                module_prefixed(lesson),
+                None,
+                "{} lesson ({lang:?})",
+                lab.id
+            );
+            let options = TraceOptions {
+                lang,
+                ..TraceOptions::default()
+            };
+            for event in lab::json_events(lab, options).unwrap() {
+                for field in ["call", "result", "note"] {
+                    let value = text(&event, field);
+                    assert_eq!(module_prefixed(value), None, "{}: {value}", lab.id);
+                }
+            }
+        }
+    }
+}

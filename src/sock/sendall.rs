@@ -63,7 +63,7 @@ impl Sock {
         Ok(sending)
     }
 
-    /// `data = var.recv(n, socket.MSG_WAITALL)`: waits until all `n` bytes arrived (or the
+    /// `data = var.recv(n, MSG_WAITALL)`: waits until all `n` bytes arrived (or the
     /// peer closed), where a plain recv returns what is there. While it waits, a `sendall`
     /// of this lab that is still in progress ([`Sock::sendall_start`]) goes on, as the
     /// sending program would, blocked in its own call: each time this reader empties its
@@ -77,7 +77,7 @@ impl Sock {
     ) -> io::Result<Vec<u8>> {
         let call = format!(
             "data = {}",
-            self.call(format_args!("recv({n}, socket.MSG_WAITALL)"))
+            self.call(format_args!("recv({n}, MSG_WAITALL)"))
         );
         if !self.blocking {
             // On a non-blocking socket MSG_WAITALL changes nothing: one plain recv.
