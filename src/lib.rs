@@ -14,6 +14,7 @@ pub mod event;
 pub mod framing;
 pub mod kernel;
 pub mod lab;
+pub mod memory;
 pub mod names;
 pub mod program;
 pub mod pyrepr;

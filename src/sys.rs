@@ -164,13 +164,38 @@ pub fn poll(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<l
     }
 }
 
-/// The prefix of a `recv_from` buffer that the kernel filled, as bytes.
-pub fn filled_prefix(filled: &[std::mem::MaybeUninit<u8>]) -> Vec<u8> {
-    // SAFETY: callers pass only the first n bytes, which the receive call reported as written.
-    filled
-        .iter()
-        .map(|byte| unsafe { byte.assume_init() })
-        .collect()
+/// `recv(2)` of at most `max` bytes straight into the spare capacity of `buf`, appending
+/// what the kernel wrote; returns the kernel's count. The spare capacity is never filled in
+/// first, so a buffer reserved for a large size costs memory only where the kernel writes,
+/// as CPython's recv buffer does.
+pub fn recv_append(
+    socket: &socket2::Socket,
+    buf: &mut Vec<u8>,
+    max: usize,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    let room = max.min(buf.capacity() - buf.len());
+    let n = socket.recv_with_flags(&mut buf.spare_capacity_mut()[..room], flags)?;
+    // SAFETY: recv(2) wrote n bytes at the start of the spare capacity; n <= room unless a
+    // flag such as MSG_TRUNC reports a longer length, hence the min.
+    unsafe { buf.set_len(buf.len() + n.min(room)) };
+    Ok(n)
+}
+
+/// `recvfrom(2)` like [`recv_append`]: appends what the kernel wrote and returns the
+/// kernel's count (with MSG_TRUNC, the datagram's full length) and the sender.
+pub fn recv_from_append(
+    socket: &socket2::Socket,
+    buf: &mut Vec<u8>,
+    max: usize,
+    flags: libc::c_int,
+) -> io::Result<(usize, socket2::SockAddr)> {
+    let room = max.min(buf.capacity() - buf.len());
+    let (n, from) = socket.recv_from_with_flags(&mut buf.spare_capacity_mut()[..room], flags)?;
+    // SAFETY: as in recv_append: recvfrom(2) wrote min(n, room) bytes at the start of the
+    // spare capacity.
+    unsafe { buf.set_len(buf.len() + n.min(room)) };
+    Ok((n, from))
 }
 
 /// `strftime(3)` of `time` (seconds since the epoch), broken down in UTC (`gmtime_r`) or in

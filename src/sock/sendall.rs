@@ -1,7 +1,7 @@
 //! A `sendall()` that blocks while the peer does not read, and finishes once it does: the
 //! lab is one orchestrator, so the blocked call is kept in progress while the peer acts.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::{Duration, Instant};
 
 use super::settle::Due;
@@ -83,18 +83,17 @@ impl Sock {
             // On a non-blocking socket MSG_WAITALL changes nothing: one plain recv.
             return self.recv_as(call, n);
         }
-        let mut data = vec![0u8; n];
-        let mut got = 0;
+        let mut data = self.recv_buffer(&call, n)?;
         let mut last_progress = Instant::now();
-        while got < n {
+        while data.len() < n {
             let mut progress = match meanwhile.as_deref_mut() {
                 Some(sending) => sending.push()?,
                 None => false,
             };
-            match (&self.socket).read(&mut data[got..]) {
+            let missing = n - data.len();
+            match sys::recv_append(&self.socket, &mut data, missing, 0) {
                 Ok(0) => break, // the peer closed: MSG_WAITALL returns what it has
                 Ok(k) => {
-                    got += k;
                     self.trace().state().sockets[self.id].received += k as u64;
                     progress = true;
                 }
@@ -110,7 +109,7 @@ impl Sock {
                 _ => wait::BLOCKED,
             };
             if last_progress.elapsed() >= limit {
-                let shown = self.trace().figure(got);
+                let shown = self.trace().figure(data.len());
                 let text = Text::new(
                     format!("blocks: {shown} of {n} bytes arrived; netlab stops watching here"),
                     format!("阻塞：{n} 字节中只到了 {shown} 字节；netlab 在这里停止等待"),
@@ -119,7 +118,6 @@ impl Sock {
             }
             self.wait_ready(sys::POLLIN | sys::POLLRDHUP, Duration::from_millis(1))?;
         }
-        data.truncate(got);
         let result = self.received_text(&data);
         self.returned(call, result);
         Ok(data)
