@@ -24,6 +24,7 @@ use crate::trace::Trace;
 
 mod addr;
 mod framed;
+mod pyint;
 mod sendall;
 mod settle;
 
