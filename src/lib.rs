@@ -21,6 +21,7 @@ pub mod pyrepr;
 pub mod render;
 pub mod snapshot;
 pub mod sock;
+pub mod syn_retries;
 mod sys;
 pub mod trace;
 

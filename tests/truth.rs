@@ -282,3 +282,65 @@ fn a_huge_recv_raises_what_cpython_raises() {
         assert_eq!(line, *expected, "python3: recv({n})");
     }
 }
+
+// ---------------------------------------------------------------------------
+// 4. Lab 05 reads the SYN retry settings of this kernel; no fixed schedule.
+
+fn proc_sys(name: &str) -> Option<u64> {
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[test]
+fn lab_05_derives_the_syn_schedule_from_this_kernel_s_settings() {
+    use netlab::syn_retries::{schedule, SynSettings, DEFAULT_RTO_MAX_MS};
+    let kernel_line = |ev: &[Value], name: &str| -> String {
+        text(
+            find(ev, name, |e| text(e, "call").starts_with(name)),
+            "result",
+        )
+        .to_string()
+    };
+    // Default output: stable names, the same on every machine.
+    let ev = events("05");
+    assert_eq!(kernel_line(&ev, "net.ipv4.tcp_syn_retries"), "SYN_RETRIES");
+    assert_eq!(
+        kernel_line(&ev, "net.ipv4.tcp_syn_linear_timeouts"),
+        "SYN_LINEAR_TIMEOUTS"
+    );
+    assert_eq!(kernel_line(&ev, "net.ipv4.tcp_rto_max_ms"), "RTO_MAX_MS");
+    assert_eq!(kernel_line(&ev, "SYN resends"), "SYN_SCHEDULE");
+    let all = notes(&ev);
+    assert!(
+        !all.contains("6 by default") && !all.contains("about two minutes"),
+        "{all}"
+    );
+
+    // --raw: this kernel's figures, and the schedule Linux's rule gives for them.
+    let raw = lab::json_events(
+        lab::find("05").unwrap(),
+        TraceOptions {
+            raw: true,
+            ..TraceOptions::default()
+        },
+    )
+    .unwrap();
+    let retries = proc_sys("net.ipv4.tcp_syn_retries").unwrap();
+    assert_eq!(
+        kernel_line(&raw, "net.ipv4.tcp_syn_retries"),
+        retries.to_string()
+    );
+    let linear = proc_sys("net.ipv4.tcp_syn_linear_timeouts");
+    let linear_line = kernel_line(&raw, "net.ipv4.tcp_syn_linear_timeouts");
+    match linear {
+        Some(value) => assert_eq!(linear_line, value.to_string()),
+        None => assert!(linear_line.contains("no such file"), "{linear_line}"),
+    }
+    let rto_max = proc_sys("net.ipv4.tcp_rto_max_ms");
+    let expected = schedule(SynSettings {
+        syn_retries: retries,
+        linear_timeouts: linear.unwrap_or(0),
+        rto_max_ms: rto_max.unwrap_or(DEFAULT_RTO_MAX_MS),
+    });
+    assert_eq!(kernel_line(&raw, "SYN resends"), expected.describe_en());
+}
