@@ -344,3 +344,45 @@ fn lab_05_derives_the_syn_schedule_from_this_kernel_s_settings() {
     });
     assert_eq!(kernel_line(&raw, "SYN resends"), expected.describe_en());
 }
+
+// ---------------------------------------------------------------------------
+// 8. What the course's students meet on Windows.
+
+#[test]
+fn labs_10_and_12_say_what_windows_does() {
+    for lang in [Lang::En, Lang::Zh] {
+        // Lab 10: the unconnected client's recvfrom, blocked on Linux, raises on Windows.
+        let ev = events_in("10", lang);
+        let blocked = ev
+            .iter()
+            .rev()
+            .find(|e| e["side"] == "client" && text(e, "call").contains(".recvfrom("))
+            .unwrap();
+        assert_eq!(blocked["blocked"], true);
+        let note = text(blocked, "note");
+        assert!(
+            note.contains("ConnectionResetError: [WinError 10054]"),
+            "{note}"
+        );
+        let lesson = lab::find("10").unwrap().lesson.get(lang).to_string();
+        assert!(lesson.contains("[WinError 10054]"), "{lesson}");
+
+        // Lab 12: %Q comes back unchanged on Linux; on Windows strftime raises ValueError.
+        let ev = events_in("12", lang);
+        let unknown = find(&ev, "strftime('%Q')", |e| {
+            text(e, "call").contains("strftime('%Q')")
+        });
+        assert_eq!(unknown["result"], "'%Q'");
+        let note = text(unknown, "note");
+        assert!(note.contains("ValueError: Invalid format string"), "{note}");
+        let lesson = lab::find("12").unwrap().lesson.get(lang).to_string();
+        assert!(
+            lesson.contains("ValueError: Invalid format string"),
+            "{lesson}"
+        );
+        assert!(
+            !lesson.contains("does not crash") && !lesson.contains("不会让服务端崩溃"),
+            "{lesson}"
+        );
+    }
+}
