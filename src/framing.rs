@@ -9,7 +9,8 @@
 //! 2. **JSON header** ([`Format::JsonHeader`]): a 4-byte header holding the length of a
 //!    JSON object such as `{"filename": "a.txt", "total_size": 1234, "md5": "<32 hex>"}`,
 //!    then that object, then `total_size` bytes of payload whose MD5 must match. netlab writes
-//!    the JSON as the course's `json.dumps(header_dic)` does; it reads any valid JSON object.
+//!    the JSON as the course's `json.dumps(header_dic)` does; it reads any valid JSON object
+//!    (spacing, key order, escapes, extra keys), except one that repeats a key.
 //!
 //! # The 4-byte header
 //!

@@ -115,7 +115,10 @@ impl<W: Write> JsonRenderer<W> {
     }
 }
 
-/// The JSON form of one event (also used by tests that assert on outcomes).
+/// The JSON form of one event (also used by tests that assert on outcomes). For a call that
+/// raised, `result` is the exception line exactly as CPython prints it, `exception` its class
+/// (`ConnectionResetError`, `MemoryError`), `error` the errno's name (`ECONNRESET`, or the
+/// class for an exception without errno) and `errno` its number (null without one).
 pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
     let (result, errno, blocked) = match &event.outcome {
         Outcome::Returned(text) => (text.get(lang).to_string(), None, false),

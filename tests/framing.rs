@@ -492,6 +492,18 @@ fn invalid_json() {
 }
 
 #[test]
+fn json_header_with_a_repeated_key_is_refused_by_name() {
+    let md5 = md5_hex(b"abc");
+    let json =
+        format!(r#"{{"filename": "a", "filename": "../b", "total_size": 3, "md5": "{md5}"}}"#);
+    let result = decode_one(Format::JsonHeader, &raw_json_frame(json.as_bytes(), b"abc"));
+    let Err(FrameError::InvalidJson(why)) = result else {
+        panic!("expected InvalidJson, got {result:?}");
+    };
+    assert!(why.contains("duplicate field `filename`"), "{why}");
+}
+
+#[test]
 fn json_header_that_is_not_utf8() {
     let result = decode_one(
         Format::JsonHeader,
