@@ -179,8 +179,14 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
         .stderr(Stdio::piped());
     STARTED.with(|n| n.set(n.get() + 1));
     let mut child = command.spawn().map_err(CommandError::Io)?;
-    let stdout = child.stdout.take().map(capped_reader);
-    let stderr = child.stderr.take().map(capped_reader);
+    let stdout = match child.stdout.take().map(capped_reader).transpose() {
+        Ok(reader) => reader,
+        Err(err) => return Err(abandon(child, [], err)),
+    };
+    let stderr = match child.stderr.take().map(capped_reader).transpose() {
+        Ok(reader) => reader,
+        Err(err) => return Err(abandon(child, stdout, err)),
+    };
     let deadline = Instant::now() + TIME_LIMIT;
     let status = loop {
         match child.try_wait().map_err(CommandError::Io)? {
@@ -206,18 +212,65 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
     })
 }
 
-/// Reads a child's pipe on its own thread (so a full pipe never stalls the child), keeping at
-/// most [`OUTPUT_LIMIT`] bytes and draining the rest.
-fn capped_reader(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<io::Result<Vec<u8>>> {
-    std::thread::spawn(move || {
-        let mut pipe = pipe;
-        let mut kept = Vec::new();
-        (&mut pipe)
-            .take(OUTPUT_LIMIT as u64)
-            .read_to_end(&mut kept)?;
-        io::copy(&mut pipe, &mut io::sink())?;
-        Ok(kept)
-    })
+type Reader = std::thread::JoinHandle<io::Result<Vec<u8>>>;
+
+/// Stack for a pipe reader: it needs only its 8 KiB chunk, and a small stack lets it start
+/// under a tight address-space limit (`ulimit -v`), where the default 2 MiB may not fit.
+const READER_STACK: usize = 64 * 1024;
+
+/// Reads a child's pipe on its own thread (so a full pipe never stalls the child). Starting
+/// the thread can fail (no memory for its stack, too many threads): that is an error to
+/// report, not a panic.
+fn capped_reader(pipe: impl Read + Send + 'static) -> io::Result<Reader> {
+    std::thread::Builder::new()
+        .name("netlab-pipe".to_string())
+        .stack_size(READER_STACK)
+        .spawn(move || read_capped(pipe))
+        .map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!("netlab could not start a thread to read the command's output ({err})"),
+            )
+        })
+}
+
+/// Keeps at most [`OUTPUT_LIMIT`] bytes of `pipe` and drains the rest, so the child never
+/// blocks on a full pipe; memory for what is kept is asked for without aborting.
+fn read_capped(mut pipe: impl Read) -> io::Result<Vec<u8>> {
+    let mut kept = Vec::new();
+    let mut refused = None;
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = match pipe.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        let keep = n.min(OUTPUT_LIMIT - kept.len());
+        if keep > 0 && refused.is_none() {
+            match crate::memory::grow(&mut kept, keep) {
+                Ok(()) => kept.extend_from_slice(&chunk[..keep]),
+                Err(_) => refused = Some(crate::memory::out_of_memory(keep, "a command's output")),
+            }
+        }
+    }
+    refused.map_or(Ok(kept), Err)
+}
+
+/// Ends a child whose output cannot be read (a reader thread did not start): kills it,
+/// reaps it, lets the readers already started finish on the closed pipes, and reports why.
+fn abandon(
+    mut child: std::process::Child,
+    readers: impl IntoIterator<Item = Reader>,
+    err: io::Error,
+) -> CommandError {
+    let _ = child.kill();
+    let _ = child.wait();
+    for reader in readers {
+        let _ = reader.join();
+    }
+    CommandError::Io(err)
 }
 
 /// Looks `text` up and runs it; a text not on the list is refused before anything starts.

@@ -364,6 +364,32 @@ impl Kernel {
         Ok(value)
     }
 
+    /// Like [`Kernel::sysctl`], for a setting that older kernels lack: where /proc/sys has no
+    /// such file, the line says so (still under `stable_name` unless `--raw`, so the default
+    /// output stays the same) and the value is `absent`, what such a kernel does.
+    pub fn sysctl_or(&self, name: &str, stable_name: &str, absent: u64) -> io::Result<u64> {
+        let path = format!("/proc/sys/{}", name.replace('.', "/"));
+        if std::path::Path::new(&path).exists() {
+            return self.sysctl(name, stable_name);
+        }
+        self.record(
+            Text::same(format!("{name} ({path})")),
+            Text::new(
+                self.trace.named_value(
+                    stable_name,
+                    format!(
+                        "no such file: this kernel has no such setting and works as with {absent}"
+                    ),
+                ),
+                self.trace.named_value(
+                    stable_name,
+                    format!("没有这个文件：这个内核没有这项设置，效果等同于 {absent}"),
+                ),
+            ),
+        );
+        Ok(absent)
+    }
+
     /// This machine's RAM as the kernel counts it (`MemTotal` in /proc/meminfo), in KiB.
     /// It differs from machine to machine, so it shows as `MEM_TOTAL` unless `--raw`; a lab
     /// states what it relies on as a relation it checks.

@@ -14,6 +14,7 @@ pub mod event;
 pub mod framing;
 pub mod kernel;
 pub mod lab;
+pub mod memory;
 pub mod names;
 pub mod program;
 pub mod pyrepr;
@@ -21,6 +22,7 @@ pub mod render;
 pub mod snapshot;
 pub mod sock;
 pub mod sockdiag;
+pub mod syn_retries;
 mod sys;
 pub mod trace;
 

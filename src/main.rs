@@ -101,6 +101,10 @@ enum LangArg {
     Zh,
 }
 
+/// A refused allocation is one clear line and exit 1, not Rust's abort.
+#[global_allocator]
+static ALLOCATOR: netlab::memory::Allocator = netlab::memory::Allocator;
+
 /// Exit status for a bad LAB argument, like clap's usage errors.
 const USAGE: u8 = 2;
 

@@ -177,12 +177,12 @@ impl Side {
         header
     }
 
-    /// `header_bytes = json.dumps(header_dic, separators=(',', ':')).encode('utf-8')`: the
-    /// compact JSON that [`framing::encode_json_frame`] sends.
+    /// `header_bytes = json.dumps(header_dic).encode('utf-8')`, as the course writes it: the
+    /// JSON with Python's default separators that [`framing::encode_json_frame`] sends.
     pub fn json_dumps(&self, var: &str, dict_var: &str, header: &JsonHeader) -> Vec<u8> {
         let bytes = header.to_json().into_bytes();
         self.step(
-            format!("{var} = json.dumps({dict_var}, separators=(',', ':')).encode('utf-8')"),
+            format!("{var} = json.dumps({dict_var}).encode('utf-8')"),
             bytes_result(&bytes),
         );
         bytes

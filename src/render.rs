@@ -75,8 +75,9 @@ impl<W: Write> Sink for TextRenderer<W> {
         let result = match &event.outcome {
             Outcome::Returned(text) if text.is_empty() => String::new(),
             Outcome::Returned(text) => format!("  -> {}", text.get(lang)),
-            Outcome::Raised(errno) => {
-                format!("  -> {}", self.paint(&errno.python(), |s| s.red().bold()))
+            Outcome::Raised(_) | Outcome::RaisedPython(_) => {
+                let line = event.outcome.exception_line().unwrap_or_default();
+                format!("  -> {}", self.paint(&line, |s| s.red().bold()))
             }
             Outcome::Blocked(text) => {
                 format!("  -> {}", self.paint(text.get(lang), |s| s.yellow().bold()))
@@ -114,12 +115,16 @@ impl<W: Write> JsonRenderer<W> {
     }
 }
 
-/// The JSON form of one event (also used by tests that assert on outcomes).
+/// The JSON form of one event (also used by tests that assert on outcomes). For a call that
+/// raised, `result` is the exception line exactly as CPython prints it, `exception` its class
+/// (`ConnectionResetError`, `MemoryError`), `error` the errno's name (`ECONNRESET`, or the
+/// class for an exception without errno) and `errno` its number (null without one).
 pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
-    let (result, error, errno, blocked) = match &event.outcome {
-        Outcome::Returned(text) => (text.get(lang).to_string(), None, None, false),
-        Outcome::Raised(e) => (e.python(), Some(e.symbol), Some(e.number), false),
-        Outcome::Blocked(text) => (text.get(lang).to_string(), None, None, true),
+    let (result, errno, blocked) = match &event.outcome {
+        Outcome::Returned(text) => (text.get(lang).to_string(), None, false),
+        Outcome::Raised(e) => (e.python(), Some(e.number), false),
+        Outcome::RaisedPython(e) => (e.python(), None, false),
+        Outcome::Blocked(text) => (text.get(lang).to_string(), None, true),
     };
     let notes: Vec<&str> = event.notes.iter().map(|n| n.get(lang)).collect();
     serde_json::json!({
@@ -130,7 +135,8 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
         "section": event.section.as_ref().map(|s| s.get(lang)),
         "call": event.call.get(lang),
         "result": result,
-        "error": error,
+        "error": event.error(),
+        "exception": event.outcome.exception_class(),
         "errno": errno,
         "blocked": blocked,
         "note": if notes.is_empty() { None } else { Some(notes.join("\n")) },

@@ -164,13 +164,38 @@ pub fn poll(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<l
     }
 }
 
-/// The prefix of a `recv_from` buffer that the kernel filled, as bytes.
-pub fn filled_prefix(filled: &[std::mem::MaybeUninit<u8>]) -> Vec<u8> {
-    // SAFETY: callers pass only the first n bytes, which the receive call reported as written.
-    filled
-        .iter()
-        .map(|byte| unsafe { byte.assume_init() })
-        .collect()
+/// `recv(2)` of at most `max` bytes straight into the spare capacity of `buf`, appending
+/// what the kernel wrote; returns the kernel's count. The spare capacity is never filled in
+/// first, so a buffer reserved for a large size costs memory only where the kernel writes,
+/// as CPython's recv buffer does.
+pub fn recv_append(
+    socket: &socket2::Socket,
+    buf: &mut Vec<u8>,
+    max: usize,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    let room = max.min(buf.capacity() - buf.len());
+    let n = socket.recv_with_flags(&mut buf.spare_capacity_mut()[..room], flags)?;
+    // SAFETY: recv(2) wrote n bytes at the start of the spare capacity; n <= room unless a
+    // flag such as MSG_TRUNC reports a longer length, hence the min.
+    unsafe { buf.set_len(buf.len() + n.min(room)) };
+    Ok(n)
+}
+
+/// `recvfrom(2)` like [`recv_append`]: appends what the kernel wrote and returns the
+/// kernel's count (with MSG_TRUNC, the datagram's full length) and the sender.
+pub fn recv_from_append(
+    socket: &socket2::Socket,
+    buf: &mut Vec<u8>,
+    max: usize,
+    flags: libc::c_int,
+) -> io::Result<(usize, socket2::SockAddr)> {
+    let room = max.min(buf.capacity() - buf.len());
+    let (n, from) = socket.recv_from_with_flags(&mut buf.spare_capacity_mut()[..room], flags)?;
+    // SAFETY: as in recv_append: recvfrom(2) wrote min(n, room) bytes at the start of the
+    // spare capacity.
+    unsafe { buf.set_len(buf.len() + n.min(room)) };
+    Ok((n, from))
 }
 
 /// `strftime(3)` of `time` (seconds since the epoch), broken down in UTC (`gmtime_r`) or in
@@ -217,5 +242,94 @@ pub fn strftime(format: &std::ffi::CStr, time: i64, utc: bool) -> io::Result<Vec
             return Ok(buf);
         }
         size *= 2;
+    }
+}
+
+/// netlab's allocator: the system's, except for what happens when it refuses.
+///
+/// Rust aborts the process (SIGABRT, "memory allocation of N bytes failed") when an ordinary
+/// allocation fails, and a tight `ulimit -v` can make any small one fail. netlab promises one
+/// clear line and exit 1 instead, so a refusal outside a [`fallible`] section writes that line
+/// with `write(2)` (no allocation) and ends the process at once. Inside a `fallible` section the
+/// null pointer goes back to the caller, whose `try_reserve` turns it into an error the trace
+/// can show (Python's MemoryError for a recv buffer it cannot have).
+pub struct Allocator;
+
+std::thread_local! {
+    static FALLIBLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with allocation failures returned to the caller (for `try_reserve`) instead of
+/// ending the process.
+pub fn fallible<T>(f: impl FnOnce() -> T) -> T {
+    let before = FALLIBLE.with(|flag| flag.replace(true));
+    let result = f();
+    FALLIBLE.with(|flag| flag.set(before));
+    result
+}
+
+/// Called with the size the system allocator refused: returns only inside [`fallible`].
+fn refused(size: usize) {
+    if FALLIBLE.try_with(std::cell::Cell::get).unwrap_or(false) {
+        return;
+    }
+    let mut line = [0u8; 160];
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        let n = bytes.len().min(line.len() - len);
+        line[len..len + n].copy_from_slice(&bytes[..n]);
+        len += n;
+    };
+    put(b"netlab: out of memory: could not get ");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = size;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    put(&digits[at..]);
+    put(b" bytes of memory (is a memory limit such as `ulimit -v` in force?)\n");
+    // SAFETY: `line[..len]` is initialised memory we own; write(2) only reads it. _exit(2)
+    // ends the process without running anything that could allocate.
+    unsafe {
+        libc::write(libc::STDERR_FILENO, line.as_ptr().cast(), len);
+        libc::_exit(1);
+    }
+}
+
+// SAFETY: every method forwards to the system allocator with the caller's layout and returns
+// its answer unchanged; `refused` either returns (the null pointer goes back) or never returns.
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let ptr = std::alloc::System.alloc(layout);
+        if ptr.is_null() {
+            refused(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let ptr = std::alloc::System.alloc_zeroed(layout);
+        if ptr.is_null() {
+            refused(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let new = std::alloc::System.realloc(ptr, layout, new_size);
+        if new.is_null() {
+            refused(new_size);
+        }
+        new
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
     }
 }

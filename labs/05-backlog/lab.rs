@@ -5,6 +5,7 @@
 //! the SYNs, and those clients stay in SYN_SENT. Then the server accepts and the queue drains.
 
 use netlab::prelude::*;
+use netlab::syn_retries::{self, SynSettings};
 
 pub static LAB: Lab = Lab {
     id: "05-backlog",
@@ -174,15 +175,50 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "The course says the 7th caller gets an error. That is Windows: when the queue is full it\n\
          refuses the connection at once (ConnectionRefusedError, [WinError 10061]). Linux says\n\
-         nothing and lets the client retry: the kernel resends the SYN after about 1 s, then\n\
-         after longer and longer pauses (net.ipv4.tcp_syn_retries times, 6 by default); if the\n\
-         queue never frees up, connect() fails after about two minutes with\n\
-         TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT).",
+         nothing; the client's kernel resends the SYN on its own schedule, which depends on\n\
+         settings that differ between kernels. netlab reads them from this kernel:",
         "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了就立刻拒绝连接\n\
-         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声，让客户端重试：内核大约 1 秒后\n\
-         重发 SYN，之后间隔越来越长（共重发 net.ipv4.tcp_syn_retries 次，默认 6 次）；\n\
-         如果队列一直腾不出位置，connect() 大约两分钟后失败，\n\
-         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。",
+         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声；客户端的内核按自己的时间表\n\
+         重发 SYN，而时间表取决于几项因内核而异的设置。netlab 从这个内核里读出它们：",
+    );
+    let settings = SynSettings {
+        syn_retries: kernel.sysctl("net.ipv4.tcp_syn_retries", "SYN_RETRIES")?,
+        linear_timeouts: kernel.sysctl_or(
+            "net.ipv4.tcp_syn_linear_timeouts",
+            "SYN_LINEAR_TIMEOUTS",
+            0,
+        )?,
+        rto_max_ms: kernel.sysctl_or(
+            "net.ipv4.tcp_rto_max_ms",
+            "RTO_MAX_MS",
+            syn_retries::DEFAULT_RTO_MAX_MS,
+        )?,
+    };
+    let plan = syn_retries::schedule(settings);
+    kernel.fact(
+        Text::new(
+            "SYN resends while nobody answers (Linux's rule, from the three settings above)",
+            "没有应答时的 SYN 重发（按 Linux 的规则，由上面三项设置算出）",
+        ),
+        Text::new(
+            t.named_value("SYN_SCHEDULE", plan.describe_en()),
+            t.named_value("SYN_SCHEDULE", plan.describe_zh()),
+        ),
+    );
+    t.note(
+        "The rule (net/ipv4/tcp_timer.c): the first wait is 1 s, the initial retransmission timeout,\n\
+         and so is the wait after each of the first tcp_syn_linear_timeouts resends; after that each\n\
+         wait doubles, up to tcp_rto_max_ms. The kernel gives up after tcp_syn_retries +\n\
+         tcp_syn_linear_timeouts resends, or sooner once as much time has passed as tcp_syn_retries\n\
+         doubling waits would take. connect() then fails with\n\
+         TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT).\n\
+         The figures depend on the machine, so they show as names; --raw prints this kernel's.",
+        "规则（net/ipv4/tcp_timer.c）：第一次等 1 秒，也就是初始的重传超时；前 tcp_syn_linear_timeouts 次\n\
+         重发之后，每次也只等 1 秒；再往后每次等待都翻倍，最多到 tcp_rto_max_ms。重发了\n\
+         tcp_syn_retries + tcp_syn_linear_timeouts 次之后内核就放弃；如果经过的时间已经达到\n\
+         tcp_syn_retries 次翻倍等待所需的时间，也会提前放弃。这时 connect() 失败，\n\
+         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。\n\
+         这些数字因机器而异，所以显示为名字；加 --raw 可看到这个内核的实际数字。",
     );
 
     t.section(

@@ -143,9 +143,9 @@ fn run(t: &Trace) -> LabResult {
     let (_phone, bound) = restart(t, &first.port, false)?;
     t.expect(in_use(&bound), "bind() fails with EADDRINUSE")?;
     t.note(
-        "The restarted server cannot bind: the TIME_WAIT connection still uses PORT.\n\
+        "The restarted server cannot bind (EADDRINUSE): the TIME_WAIT connection still uses PORT.\n\
          In the course's program this exception ends the server.",
-        "重启的服务端绑定失败：TIME_WAIT 的连接还在用 PORT。\n\
+        "重启的服务端绑定失败（EADDRINUSE）：TIME_WAIT 的连接还在用 PORT。\n\
          在课程的程序里，这个异常会让服务端直接退出。",
     );
 

@@ -93,9 +93,13 @@ fn run(t: &Trace) -> LabResult {
                 t.expect(back_msg == "%Q", "strftime left the unknown %Q as it was")?;
                 t.note(
                     "%Q is no strftime conversion. The C library copies what it does not know\n\
-                     unchanged, so on Linux Python's strftime returns '%Q': the server does not crash.",
+                     unchanged, so on Linux Python's strftime returns '%Q' and the server carries on.\n\
+                     On Windows the same request crashes the course's server: there CPython's strftime\n\
+                     raises ValueError: Invalid format string, and the server does not catch it.",
                     "%Q 不是 strftime 的转换符。C 库遇到不认识的会原样照抄，\n\
-                     所以在 Linux 上 Python 的 strftime 返回 '%Q'：服务端不会因此崩溃。",
+                     所以在 Linux 上 Python 的 strftime 返回 '%Q'，服务端照常运行。\n\
+                     在 Windows 上，同样的请求会让课程里的服务端崩溃：那里 CPython 的 strftime\n\
+                     抛出 ValueError: Invalid format string，而服务端没有捕获它。",
                 );
             }
             _ => {}

@@ -62,8 +62,10 @@ fn run(t: &Trace) -> LabResult {
     t.section("An empty datagram is real", "空数据报是真实存在的");
     client.sendto(b"", &number)?;
     t.note(
-        "sendto(b'') sends a datagram with no bytes: a UDP header that says length 0.",
-        "sendto(b'') 发出一个没有数据的数据报：只有一个写着长度为 0 的 UDP 报头。",
+        "sendto(b'') sends a datagram with no data: only the 8-byte UDP header, whose length field\n\
+         says 8, because it counts the header's own 8 bytes.",
+        "sendto(b'') 发出一个没有数据的数据报：只有 8 字节的 UDP 报头，报头里的长度字段写的是 8，\n\
+         因为这个长度把报头自己的 8 个字节也算在内。",
     );
     let (data, from) = server.recvfrom(1024)?;
     t.expect(data.is_empty(), "the empty datagram arrived empty")?;

@@ -76,7 +76,7 @@ fn run(t: &Trace) -> LabResult {
         "A non-blocking send() takes only part of 1 MiB",
         "非阻塞的 send() 只收下 1 MiB 中的一部分",
     );
-    let data = vec![b'x'; MESSAGE];
+    let data = netlab::memory::filled(b'x', MESSAGE, "the 1 MiB message")?;
     dialer.setblocking(false);
     let sent = t.named("SENT", || dialer.send(&data))?;
     t.expect(

@@ -50,10 +50,10 @@ fn run(t: &Trace) -> LabResult {
     )?;
     t.note(
         "The client's SYN reached the server's kernel, which found no listener on PORT and answered\n\
-         with a RST at once. connect() turns that RST into ConnectionRefusedError; a program that does\n\
-         not catch it stops here with a traceback.",
+         with a RST at once. connect() turns that RST into ConnectionRefusedError (errno ECONNREFUSED);\n\
+         a program that does not catch it stops here with a traceback.",
         "客户端的 SYN 到达了服务端的内核，内核发现 PORT 上没有监听者，立刻回了一个 RST。\n\
-         connect() 把这个 RST 变成 ConnectionRefusedError；程序若不捕获它，就会在这里带着报错退出。",
+         connect() 把这个 RST 变成 ConnectionRefusedError（errno ECONNREFUSED）；程序若不捕获它，就会在这里带着报错退出。",
     );
     kernel.tcp_state(&dialer)?;
     t.note(
@@ -89,10 +89,10 @@ fn run(t: &Trace) -> LabResult {
     )?;
     t.note(
         "The course's client calls connect_ex() and never looks at the result. The failure then shows\n\
-         up one step later as a puzzling BrokenPipeError from send(): there is no connection to send on.\n\
-         With connect_ex(), check the number: `if phone.connect_ex(addr) != 0: ...`.",
+         up one step later as a puzzling BrokenPipeError (EPIPE) from send(): there is no connection to\n\
+         send on. With connect_ex(), check the number: `if phone.connect_ex(addr) != 0: ...`.",
         "课程里的客户端调用了 connect_ex()，却从不看返回值。于是错误晚一步才出现：send() 抛出一个\n\
-         让人摸不着头脑的 BrokenPipeError，因为根本没有可以发送的连接。用 connect_ex() 就要检查返回值：\n\
+         让人摸不着头脑的 BrokenPipeError（EPIPE），因为根本没有可以发送的连接。用 connect_ex() 就要检查返回值：\n\
          `if phone.connect_ex(addr) != 0: ...`。",
     );
     dialer.close();

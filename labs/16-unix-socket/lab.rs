@@ -103,8 +103,9 @@ fn run(t: &Trace) -> LabResult {
         "connect() to a socket file with no listener is refused",
     )?;
     t.note(
-        "A client that dials the leftover file is refused: the file exists, the listener does not.",
-        "客户端拨这个残留的文件会被拒绝：文件还在，监听者已经没了。",
+        "A client that dials the leftover file is refused (ECONNREFUSED): the file exists, the listener\n\
+         does not.",
+        "客户端拨这个残留的文件会被拒绝（ECONNREFUSED）：文件还在，监听者已经没了。",
     );
     late.close();
     let restarted = server.unix_stream("server")?;

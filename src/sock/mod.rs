@@ -8,8 +8,7 @@
 //! Ordering never depends on timing: before a socket reads, netlab waits until everything an
 //! in-process peer already sent (data, FIN, RST) has arrived, reading that from the kernel.
 
-use std::io::{self, Read};
-use std::mem::MaybeUninit;
+use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::rc::Rc;
@@ -25,6 +24,7 @@ use crate::trace::Trace;
 
 mod addr;
 mod framed;
+mod pyint;
 mod sendall;
 mod settle;
 
@@ -442,7 +442,10 @@ impl Sock {
             }
             Err(err) => match crate::errno::of(&err) {
                 Some(errno) => {
-                    let shown = format!("{} ({})", errno.number, errno.symbol);
+                    let shown = match errno.symbol {
+                        Some(symbol) => format!("{} ({symbol})", errno.number),
+                        None => errno.number.to_string(),
+                    };
                     self.returned(call, Text::same(shown));
                     Ok(errno.number)
                 }
@@ -576,6 +579,7 @@ impl Sock {
     }
 
     fn recv_as(&self, call: String, bufsize: usize) -> io::Result<Vec<u8>> {
+        let mut buf = self.recv_buffer(&call, bufsize)?;
         if let Err(err) = self.wait_readable() {
             return Err(if is_blocked(&err) {
                 self.blocked(call, Self::blocked_note())
@@ -583,10 +587,9 @@ impl Sock {
                 err
             });
         }
-        let mut buf = vec![0u8; bufsize];
-        match (&self.socket).read(&mut buf) {
+        match sys::recv_append(&self.socket, &mut buf, bufsize, 0) {
             Ok(n) => {
-                buf.truncate(n);
+                buf.shrink_to_fit();
                 let data = buf;
                 {
                     let mut state = self.trace().state();
@@ -603,6 +606,17 @@ impl Sock {
             }
             Err(err) => Err(self.side.raise(call, err)),
         }
+    }
+
+    /// The buffer a recv of `bufsize` reads into, reserved first as CPython makes the result's
+    /// bytes object before it reads or waits: a size the allocator refuses raises MemoryError
+    /// (recorded on `call`) instead of aborting netlab.
+    fn recv_buffer(&self, call: &str, bufsize: usize) -> io::Result<Vec<u8>> {
+        crate::memory::reserve(bufsize, "recv's buffer").inspect_err(|_| {
+            let exception = crate::event::PyException::new("MemoryError", "");
+            self.side
+                .record(call.to_string(), Outcome::RaisedPython(exception));
+        })
     }
 
     /// `b'...' (n bytes)`: what a recv returned; n is a figure [`Trace::named`] can name.
@@ -649,6 +663,7 @@ impl Sock {
             "data, addr = {}",
             self.call(format_args!("recvfrom({bufsize})"))
         );
+        let mut buf = self.recv_buffer(&call, bufsize)?;
         if let Err(err) = self.wait_readable() {
             return Err(if is_blocked(&err) {
                 self.blocked(call, Self::blocked_note())
@@ -656,14 +671,11 @@ impl Sock {
                 err
             });
         }
-        let mut buf = vec![MaybeUninit::<u8>::uninit(); bufsize.max(1)];
-        match self
-            .socket
-            .recv_from_with_flags(&mut buf[..bufsize], libc::MSG_TRUNC)
-        {
+        match sys::recv_from_append(&self.socket, &mut buf, bufsize, libc::MSG_TRUNC) {
             Ok((full_len, from)) => {
                 let n = full_len.min(bufsize);
-                let data = sys::filled_prefix(&buf[..n]);
+                buf.shrink_to_fit();
+                let data = buf;
                 self.trace().state().sockets[self.id].datagrams_received += 1;
                 let from = Addr::from_sockaddr(&from);
                 let pair = format!(

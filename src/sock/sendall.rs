@@ -1,7 +1,7 @@
 //! A `sendall()` that blocks while the peer does not read, and finishes once it does: the
 //! lab is one orchestrator, so the blocked call is kept in progress while the peer acts.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::{Duration, Instant};
 
 use super::settle::Due;
@@ -63,7 +63,7 @@ impl Sock {
         Ok(sending)
     }
 
-    /// `data = var.recv(n, socket.MSG_WAITALL)`: waits until all `n` bytes arrived (or the
+    /// `data = var.recv(n, MSG_WAITALL)`: waits until all `n` bytes arrived (or the
     /// peer closed), where a plain recv returns what is there. While it waits, a `sendall`
     /// of this lab that is still in progress ([`Sock::sendall_start`]) goes on, as the
     /// sending program would, blocked in its own call: each time this reader empties its
@@ -77,24 +77,23 @@ impl Sock {
     ) -> io::Result<Vec<u8>> {
         let call = format!(
             "data = {}",
-            self.call(format_args!("recv({n}, socket.MSG_WAITALL)"))
+            self.call(format_args!("recv({n}, MSG_WAITALL)"))
         );
         if !self.blocking {
             // On a non-blocking socket MSG_WAITALL changes nothing: one plain recv.
             return self.recv_as(call, n);
         }
-        let mut data = vec![0u8; n];
-        let mut got = 0;
+        let mut data = self.recv_buffer(&call, n)?;
         let mut last_progress = Instant::now();
-        while got < n {
+        while data.len() < n {
             let mut progress = match meanwhile.as_deref_mut() {
                 Some(sending) => sending.push()?,
                 None => false,
             };
-            match (&self.socket).read(&mut data[got..]) {
+            let missing = n - data.len();
+            match sys::recv_append(&self.socket, &mut data, missing, 0) {
                 Ok(0) => break, // the peer closed: MSG_WAITALL returns what it has
                 Ok(k) => {
-                    got += k;
                     self.trace().state().sockets[self.id].received += k as u64;
                     progress = true;
                 }
@@ -110,7 +109,7 @@ impl Sock {
                 _ => wait::BLOCKED,
             };
             if last_progress.elapsed() >= limit {
-                let shown = self.trace().figure(got);
+                let shown = self.trace().figure(data.len());
                 let text = Text::new(
                     format!("blocks: {shown} of {n} bytes arrived; netlab stops watching here"),
                     format!("阻塞：{n} 字节中只到了 {shown} 字节；netlab 在这里停止等待"),
@@ -119,7 +118,6 @@ impl Sock {
             }
             self.wait_ready(sys::POLLIN | sys::POLLRDHUP, Duration::from_millis(1))?;
         }
-        data.truncate(got);
         let result = self.received_text(&data);
         self.returned(call, result);
         Ok(data)
