@@ -178,16 +178,16 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     STARTED.with(|n| n.set(n.get() + 1));
-    let mut child = command.spawn().map_err(CommandError::Io)?;
-    let stdout = child.stdout.take().map(capped_reader);
-    let stderr = child.stderr.take().map(capped_reader);
+    // Registered until reaped, so an interrupted run ends it too (see crate::cleanup).
+    let mut child = crate::cleanup::Child::spawn(&mut command).map_err(CommandError::Io)?;
+    let stdout = child.take_stdout().map(capped_reader);
+    let stderr = child.take_stderr().map(capped_reader);
     let deadline = Instant::now() + TIME_LIMIT;
     let status = loop {
         match child.try_wait().map_err(CommandError::Io)? {
             Some(status) => break status,
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
-                let _ = child.wait();
                 return Err(CommandError::TimedOut(cmd));
             }
             None => std::thread::sleep(Duration::from_millis(1)),
