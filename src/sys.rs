@@ -16,11 +16,15 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::net::RecvFlags;
 
 /// An int-valued socket ioctl that only reads the socket's state.
-fn ioctl_int(fd: BorrowedFd<'_>, request: libc::Ioctl) -> io::Result<usize> {
+///
+/// # Safety
+///
+/// `request` must be an ioctl that writes at most one `c_int` through its argument (SIOCOUTQ,
+/// SIOCOUTQNSD): the kernel writes whatever the request defines into the pointer passed.
+unsafe fn ioctl_int(fd: BorrowedFd<'_>, request: libc::Ioctl) -> io::Result<usize> {
     let mut value: libc::c_int = 0;
-    // SAFETY: `fd` is open for the whole call (a BorrowedFd); the requests passed here
-    // (SIOCOUTQ, SIOCOUTQNSD) write exactly one int into the pointer, which points at a live,
-    // properly aligned c_int.
+    // SAFETY: `fd` is open for the whole call (a BorrowedFd); the pointer points at a live,
+    // properly aligned c_int, and the caller promises `request` writes no more than that.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request, &mut value as *mut libc::c_int) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
@@ -37,13 +41,15 @@ pub fn recv_queue(fd: BorrowedFd<'_>) -> io::Result<usize> {
 
 /// Bytes in the send queue not yet acknowledged by the peer (`SIOCOUTQ`, also `TIOCOUTQ`).
 pub fn send_queue(fd: BorrowedFd<'_>) -> io::Result<usize> {
-    ioctl_int(fd, libc::TIOCOUTQ)
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int.
+    unsafe { ioctl_int(fd, libc::TIOCOUTQ) }
 }
 
 /// Bytes in the send queue not yet transmitted at all (`SIOCOUTQNSD`).
 pub fn unsent(fd: BorrowedFd<'_>) -> io::Result<usize> {
     // The constant is a c_ulong in libc; the ioctl request type is c_int on musl.
-    ioctl_int(fd, libc::SIOCOUTQNSD as libc::Ioctl)
+    // SAFETY: SIOCOUTQNSD writes one int.
+    unsafe { ioctl_int(fd, libc::SIOCOUTQNSD as libc::Ioctl) }
 }
 
 /// What `TCP_INFO` says about one socket.
