@@ -43,7 +43,18 @@ pub struct TempDir {
 impl TempDir {
     pub fn new() -> io::Result<TempDir> {
         let mut register = register();
-        let dir = tempfile::Builder::new().prefix("netlab-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("netlab-")
+            .tempdir()
+            .map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!(
+                        "cannot make a temporary directory in {} (TMPDIR): {err}",
+                        std::env::temp_dir().display()
+                    ),
+                )
+            })?;
         let path = dir.path().to_path_buf();
         register.dirs.push(path.clone());
         Ok(TempDir {
@@ -134,11 +145,18 @@ const SIGNALS: [i32; 3] = [
     signal_hook::consts::SIGHUP,
 ];
 
-/// Starts the thread that cleans up and exits on SIGINT, SIGTERM and SIGHUP. Starting it
-/// makes the process multi-threaded: anything that must happen in a single-threaded process
-/// (creating namespaces) has to come first.
+/// Starts the thread that cleans up and exits on SIGINT, SIGTERM and SIGHUP. A signal the
+/// process was started with ignored (SIGINT for a shell's background job) stays ignored.
+/// Starting the thread makes the process multi-threaded: anything that must happen in a
+/// single-threaded process (creating namespaces) has to come first.
 pub fn install_signal_handlers() -> io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new(SIGNALS)?;
+    let mut watched = Vec::new();
+    for signal in SIGNALS {
+        if !crate::sys::signal_ignored(signal)? {
+            watched.push(signal);
+        }
+    }
+    let mut signals = signal_hook::iterator::Signals::new(watched)?;
     std::thread::Builder::new()
         .name("netlab-signals".into())
         .spawn(move || {

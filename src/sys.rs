@@ -1,5 +1,6 @@
 //! The only module allowed `unsafe`: the few kernel queries that neither std, socket2 nor
-//! rustix offer as safe calls (SIOCOUTQ, SIOCOUTQNSD, TCP_INFO, strftime). Where rustix has a
+//! rustix offer as safe calls (SIOCOUTQ, SIOCOUTQNSD, TCP_INFO, strftime, a signal's current
+//! disposition). Where rustix has a
 //! safe call (poll, FIONREAD, recvfrom with MSG_TRUNC) this module uses it.
 //!
 //! Every function takes a borrowed fd, so the fd is open for the whole call whatever the
@@ -127,6 +128,19 @@ pub fn recvfrom_trunc(
     let (_, full_len, from) = rustix::net::recvfrom(fd, buf, RecvFlags::TRUNC)?;
     let from = from.and_then(|addr| SocketAddr::try_from(addr).ok());
     Ok((full_len, from))
+}
+
+/// Whether `signal` is ignored (SIG_IGN) in this process, as a non-interactive shell leaves
+/// SIGINT for a job it started in the background.
+pub fn signal_ignored(signal: libc::c_int) -> io::Result<bool> {
+    // SAFETY: all-zero is a valid `sigaction` (a null handler, an empty mask, no flags).
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into `current`, a live sigaction.
+    let rc = unsafe { libc::sigaction(signal, std::ptr::null(), &mut current) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(current.sa_sigaction == libc::SIG_IGN)
 }
 
 /// `strftime(3)` of `time` (seconds since the epoch), broken down in UTC (`gmtime_r`) or in

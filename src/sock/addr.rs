@@ -38,25 +38,36 @@ pub enum Addr {
 pub const UNIX_PATH_MAX: usize = 107;
 
 /// An AF_UNIX path longer than [`UNIX_PATH_MAX`]. Python raises
-/// `OSError: AF_UNIX path too long`; netlab also says where the length came from.
-#[derive(Debug, thiserror::Error)]
-#[error("OSError: AF_UNIX path too long: {} has {len} bytes, an AF_UNIX address holds at most {UNIX_PATH_MAX}{}", path.display(), tmpdir_hint(path))]
+/// `OSError: AF_UNIX path too long`; netlab also says where the length came from: labs put
+/// their socket files in a temporary directory under TMPDIR.
+#[derive(Debug)]
 pub struct UnixPathTooLong {
     pub path: PathBuf,
     pub len: usize,
 }
 
-/// Labs put their socket files in a temporary directory under TMPDIR: when that is what made
-/// the path long, say so.
-fn tmpdir_hint(path: &Path) -> String {
-    match std::env::var_os("TMPDIR") {
-        Some(tmpdir) if path.starts_with(&tmpdir) => format!(
-            "; it lies in TMPDIR ({}), whose path is too long for a socket name: set TMPDIR to a shorter directory such as /tmp",
-            Path::new(&tmpdir).display()
-        ),
-        _ => String::new(),
+impl std::fmt::Display for UnixPathTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.len;
+        write!(f, "OSError: AF_UNIX path too long: ")?;
+        match std::env::var_os("TMPDIR") {
+            Some(tmpdir) if self.path.starts_with(&tmpdir) => write!(
+                f,
+                "the socket file's path in TMPDIR ({}) has {len} bytes, an AF_UNIX address \
+                 holds at most {UNIX_PATH_MAX}: set TMPDIR to a directory with a shorter path, \
+                 such as /tmp",
+                Path::new(&tmpdir).display()
+            ),
+            _ => write!(
+                f,
+                "{} has {len} bytes, an AF_UNIX address holds at most {UNIX_PATH_MAX}",
+                self.path.display()
+            ),
+        }
     }
 }
+
+impl std::error::Error for UnixPathTooLong {}
 
 impl Addr {
     /// `('127.0.0.1', port)`: labs bind port 0 so the kernel picks a free one.
