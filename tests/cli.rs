@@ -262,10 +262,12 @@ fn read_then_close(args: &[&str], lines: usize) -> (Option<i32>, String) {
 
 #[test]
 fn a_pipe_closed_midway_ends_quietly_with_status_0() {
-    let cases = std::iter::repeat_n((&["run", "--all"][..], 56), 4).chain([
-        (&["verify", "--all"][..], 1),
-        (&["run", "--all", "--format", "json"], 3),
-    ]);
+    let cases = std::iter::repeat((&["run", "--all"][..], 56))
+        .take(4)
+        .chain([
+            (&["verify", "--all"][..], 1),
+            (&["run", "--all", "--format", "json"], 3),
+        ]);
     for (args, lines) in cases {
         let (status, err) = read_then_close(args, lines);
         assert_eq!(status, Some(0), "netlab {args:?} | head -n {lines}: {err}");
