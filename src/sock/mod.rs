@@ -580,14 +580,15 @@ impl Sock {
         match self.socket.send_to(data, &target) {
             Ok(n) => {
                 self.refresh_addrs(PortRole::Ephemeral, true);
-                self.registry().update_first(
-                    |r| {
-                        r.proto == Proto::Udp
-                            && r.is_open()
-                            && r.local.as_ref().is_some_and(|l| receives_at(l, addr))
-                    },
-                    |dest| dest.datagrams_expected += 1,
-                );
+                // A socket of this lab that receives at `addr` now has one more datagram due.
+                let dest = self.registry().all().iter().position(|r| {
+                    r.proto == Proto::Udp
+                        && r.is_open()
+                        && r.local.as_ref().is_some_and(|l| receives_at(l, addr))
+                });
+                if let Some(dest) = dest {
+                    self.registry().update(dest, |r| r.datagrams_expected += 1);
+                }
                 self.returned(call, Text::same(n.to_string()));
                 Ok(n)
             }

@@ -2,8 +2,9 @@
 //! sent, and to show ports and paths under stable names. Owned by the socket layer; kernel
 //! probes read it too.
 //!
-//! Every method borrows the register for its own few lines and hands back owned values, so
-//! no borrow is ever held while other code runs.
+//! Every method borrows the register only while it works on the register's own data (the
+//! names included) and hands back owned values: no borrow is held while other code runs, and
+//! `update` takes only closures that change the record's fields.
 
 use std::cell::RefCell;
 use std::io;
@@ -106,18 +107,6 @@ impl Registry {
     /// Changes one socket's record.
     pub(crate) fn update(&self, id: SockId, change: impl FnOnce(&mut SockRecord)) {
         change(&mut self.inner.borrow_mut().sockets[id]);
-    }
-
-    /// Changes the record of the first open socket `pick` chooses, if any.
-    pub(crate) fn update_first(
-        &self,
-        pick: impl Fn(&SockRecord) -> bool,
-        change: impl FnOnce(&mut SockRecord),
-    ) {
-        let mut inner = self.inner.borrow_mut();
-        if let Some(record) = inner.sockets.iter_mut().find(|r| pick(r)) {
-            change(record);
-        }
     }
 
     /// Stores the addresses the kernel reports for a socket and names its ports.
