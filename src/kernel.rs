@@ -375,3 +375,47 @@ impl Kernel {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_its_kernel_number_and_name() {
+        for number in 1..=12 {
+            let state = TcpState::from_kernel(number).unwrap();
+            let procfs_state = procfs::net::TcpState::from_u8(number).unwrap();
+            assert_eq!(format!("{procfs_state:?}"), format!("{state:?}"));
+        }
+        assert_eq!(TcpState::from_kernel(6), Some(TcpState::TimeWait));
+        assert_eq!(TcpState::TimeWait.name(), "TIME_WAIT");
+        assert_eq!(TcpState::CloseWait.name(), "CLOSE_WAIT");
+        assert_eq!(TcpState::from_kernel(0), None);
+        assert_eq!(TcpState::from_kernel(13), None);
+    }
+
+    #[test]
+    fn procfs_errors_reach_a_user_as_plain_sentences() {
+        use procfs::{InternalError, ProcError};
+        let internal = ProcError::InternalError(InternalError {
+            msg: "Failed to unwrap".into(),
+            file: "meminfo.rs",
+            line: 1,
+        });
+        assert!(internal.to_string().contains("please report"));
+        let errors = [
+            internal,
+            ProcError::Incomplete(None),
+            ProcError::Other("bad".into()),
+            ProcError::NotFound(None),
+            ProcError::PermissionDenied(None),
+            ProcError::Io(io::Error::other("eio"), None),
+        ];
+        for err in errors {
+            let plain = plain_proc_error(err, "/proc/meminfo").to_string();
+            assert!(plain.starts_with("cannot read /proc/meminfo: "), "{plain}");
+            assert!(!plain.contains("report"), "{plain}");
+            assert!(!plain.contains("bug"), "{plain}");
+        }
+    }
+}

@@ -43,6 +43,7 @@ pub fn run(t: &Trace) -> LabResult {
         "两边的循环各转了一圈：发过去 5 个字节，回来 5 个字节。",
     );
     let before = kernel.bytes_sent(&dialer)?;
+    t.expect(before == 5, "only the five bytes of hello went on the wire")?;
     t.note(
         "The kernel counts every data byte this socket has put on the wire: so far only hello.",
         "内核记着这个套接字实际发到线路上的每个数据字节：到目前为止只有 hello。",
