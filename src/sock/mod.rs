@@ -9,7 +9,7 @@
 //! in-process peer already sent (data, FIN, RST) has arrived, reading that from the kernel.
 
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
@@ -184,10 +184,6 @@ impl Sock {
 
     pub fn proto(&self) -> Proto {
         self.proto
-    }
-
-    pub fn fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
     }
 
     /// The socket's fd, open for as long as the borrow lasts.
