@@ -152,10 +152,9 @@ impl Registry {
     /// An address in Python notation with this run's names: `('127.0.0.1', PORT)`,
     /// `'TMP/echo.sock'`.
     pub(crate) fn show_addr(&self, addr: &Addr) -> String {
-        let inner = self.inner.borrow();
         match addr {
-            Addr::Inet(inet) => inner.names.inet(inet),
-            Addr::Unix(path) => pyrepr::str_literal(&inner.names.path(path)),
+            Addr::Inet(inet) => self.inner.borrow().names.inet(inet),
+            Addr::Unix(path) => pyrepr::str_literal(&self.path(path)),
             Addr::Unnamed => "''".to_string(),
         }
     }
