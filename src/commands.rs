@@ -178,12 +178,13 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     STARTED.with(|n| n.set(n.get() + 1));
-    let mut child = command.spawn().map_err(CommandError::Io)?;
-    let stdout = match child.stdout.take().map(capped_reader).transpose() {
+    // Registered until reaped, so an interrupted run ends it too (see crate::cleanup).
+    let mut child = crate::cleanup::Child::spawn(&mut command).map_err(CommandError::Io)?;
+    let stdout = match child.take_stdout().map(capped_reader).transpose() {
         Ok(reader) => reader,
         Err(err) => return Err(abandon(child, [], err)),
     };
-    let stderr = match child.stderr.take().map(capped_reader).transpose() {
+    let stderr = match child.take_stderr().map(capped_reader).transpose() {
         Ok(reader) => reader,
         Err(err) => return Err(abandon(child, stdout, err)),
     };
@@ -193,7 +194,6 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
             Some(status) => break status,
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
-                let _ = child.wait();
                 return Err(CommandError::TimedOut(cmd));
             }
             None => std::thread::sleep(Duration::from_millis(1)),
@@ -261,12 +261,11 @@ fn read_capped(mut pipe: impl Read) -> io::Result<Vec<u8>> {
 /// Ends a child whose output cannot be read (a reader thread did not start): kills it,
 /// reaps it, lets the readers already started finish on the closed pipes, and reports why.
 fn abandon(
-    mut child: std::process::Child,
+    mut child: crate::cleanup::Child,
     readers: impl IntoIterator<Item = Reader>,
     err: io::Error,
 ) -> CommandError {
     let _ = child.kill();
-    let _ = child.wait();
     for reader in readers {
         let _ = reader.join();
     }

@@ -70,6 +70,8 @@ pub enum Kind {
     Call,
     /// Something read from the kernel about a socket: queues, TCP state.
     Kernel,
+    /// A line of the lab's own: a summary it drew from the lines above, not a reading.
+    Summary,
 }
 
 impl Kind {
@@ -77,6 +79,7 @@ impl Kind {
         match self {
             Kind::Call => "call",
             Kind::Kernel => "kernel",
+            Kind::Summary => "summary",
         }
     }
 }

@@ -97,14 +97,7 @@ pub fn encode_json_frame(filename: &str, payload: &[u8]) -> Result<Vec<u8>, Head
 
 /// The MD5 of `data` as 32 lowercase hex digits, like Python's `hashlib.md5(data).hexdigest()`.
 pub fn md5_hex(data: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digest = Md5::digest(data);
-    let mut hex = String::with_capacity(2 * digest.len());
-    for byte in digest.iter() {
-        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    hex
+    format!("{:x}", Md5::digest(data))
 }
 
 /// The JSON object that describes a file in the "fix two" format.

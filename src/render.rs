@@ -69,7 +69,7 @@ impl<W: Write> Sink for TextRenderer<W> {
         let color = Self::side_color(&event.side);
         let side = self.paint(&format!("{:<SIDE_WIDTH$}", event.side), |s| s.color(color));
         let call = match event.kind {
-            Kind::Call => event.call.get(lang).to_string(),
+            Kind::Call | Kind::Summary => event.call.get(lang).to_string(),
             Kind::Kernel => self.paint(event.call.get(lang), |s| s.italic()),
         };
         let result = match &event.outcome {

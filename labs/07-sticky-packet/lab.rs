@@ -4,15 +4,10 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "07-sticky-packet",
-    title: Text::fixed(
-        "sticky packets: TCP is a byte stream and keeps no message boundaries",
-        "粘包：TCP 是字节流，不保留消息边界",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "sticky packets: TCP is a byte stream and keeps no message boundaries",
+    "粘包：TCP 是字节流，不保留消息边界",
+);
 
 /// The two commands the client types: one long reply, then a short one.
 const LONG: &[u8] = b"seq 1000 1400";
@@ -22,7 +17,7 @@ const COURSE_CODE_RECV: i128 = 1_024_000_000_000_000_000_000_000;
 /// ... and the number in the traceback it prints (a different one).
 const COURSE_TRACEBACK_RECV: i128 = 1_024_000_000_000_000;
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let kernel = t.kernel();
 

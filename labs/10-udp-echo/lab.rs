@@ -7,17 +7,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "10-udp-echo",
-    title: Text::fixed(
-        "a UDP echo: recvfrom tells who sent, sendto answers; a datagram sent too early is lost",
-        "UDP 回显：recvfrom 告诉你谁发的，sendto 回给他；来得太早的数据报会丢失",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "a UDP echo: recvfrom tells who sent, sendto answers; a datagram sent too early is lost",
+    "UDP 回显：recvfrom 告诉你谁发的，sendto 回给他；来得太早的数据报会丢失",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
 

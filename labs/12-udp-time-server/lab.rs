@@ -7,15 +7,10 @@
 use netlab::clock::FIXED_INSTANT;
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "12-udp-time-server",
-    title: Text::fixed(
-        "a UDP time server: the request is a strftime format, the reply is the time",
-        "UDP 时间服务器：请求是 strftime 格式，回复是时间",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "a UDP time server: the request is a strftime format, the reply is the time",
+    "UDP 时间服务器：请求是 strftime 格式，回复是时间",
+);
 
 /// What the server uses when the request is empty, as in the course.
 const DEFAULT_FORMAT: &str = "%Y-%m-%d %X";
@@ -23,7 +18,7 @@ const DEFAULT_FORMAT: &str = "%Y-%m-%d %X";
 /// The client's requests, in order.
 const REQUESTS: [&[u8]; 5] = [b"", b"%H:%M:%S", b"%A, %d %B %Y", b"day %j of %Y", b"%Q"];
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let clock = Clock::for_trace(t);
     let fixed = netlab::clock::strftime("%Y-%m-%d %H:%M:%S", Clock::Fixed(FIXED_INSTANT))?;
 
@@ -72,7 +67,7 @@ fn run(t: &Trace) -> LabResult {
         let format = if msg.is_empty() {
             DEFAULT_FORMAT
         } else {
-            std::str::from_utf8(&msg).map_err(|e| LabError(e.to_string()))?
+            std::str::from_utf8(&msg).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
         };
         let back_msg = server.strftime("back_msg", format, clock)?;
         match i {

@@ -6,17 +6,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "13-udp-boundaries",
-    title: Text::fixed(
-        "UDP keeps message boundaries: one sendto, one recvfrom; empty and oversized datagrams",
-        "UDP 保留消息边界：一次 sendto 对应一次 recvfrom；空数据报与超长数据报",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "UDP keeps message boundaries: one sendto, one recvfrom; empty and oversized datagrams",
+    "UDP 保留消息边界：一次 sendto 对应一次 recvfrom；空数据报与超长数据报",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let kernel = t.kernel();
 
     t.section("A receiver and a sender", "一个接收方和一个发送方");
