@@ -12,10 +12,12 @@
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::pyrepr;
+use crate::sys;
 
 /// One command the remote-command program may run.
 #[derive(Debug, PartialEq, Eq)]
@@ -180,15 +182,25 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
     STARTED.with(|n| n.set(n.get() + 1));
     // Registered until reaped, so an interrupted run ends it too (see crate::cleanup).
     let mut child = crate::cleanup::Child::spawn(&mut command).map_err(CommandError::Io)?;
-    let stdout = match child.take_stdout().map(capped_reader).transpose() {
-        Ok(reader) => reader,
-        Err(err) => return Err(abandon(child, [], err)),
-    };
-    let stderr = match child.take_stderr().map(capped_reader).transpose() {
-        Ok(reader) => reader,
-        Err(err) => return Err(abandon(child, stdout, err)),
-    };
     let deadline = Instant::now() + TIME_LIMIT;
+    let mut stdout = Capped::new(child.take_stdout());
+    let mut stderr = Capped::new(child.take_stderr());
+    // Both pipes are read here, on this thread, as they fill: a full pipe never stalls the
+    // child, and no reader thread has to start (which can fail under a tight `ulimit -v`).
+    while stdout.is_open() || stderr.is_open() {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            let _ = child.kill();
+            return Err(CommandError::TimedOut(cmd));
+        };
+        let ready =
+            sys::poll_readable(&[stdout.fd(), stderr.fd()], left).map_err(CommandError::Io)?;
+        if ready[0] {
+            stdout.read_some().map_err(CommandError::Io)?;
+        }
+        if ready[1] {
+            stderr.read_some().map_err(CommandError::Io)?;
+        }
+    }
     let status = loop {
         match child.try_wait().map_err(CommandError::Io)? {
             Some(status) => break status,
@@ -199,77 +211,69 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
             None => std::thread::sleep(Duration::from_millis(1)),
         }
     };
-    let collect = |reader: Option<std::thread::JoinHandle<io::Result<Vec<u8>>>>| {
-        reader
-            .map(|r| r.join().unwrap_or_else(|_| Ok(Vec::new())))
-            .unwrap_or_else(|| Ok(Vec::new()))
-            .map_err(CommandError::Io)
-    };
     Ok(CommandOutput {
         status: status.code(),
-        stdout: collect(stdout)?,
-        stderr: collect(stderr)?,
+        stdout: stdout.finish().map_err(CommandError::Io)?,
+        stderr: stderr.finish().map_err(CommandError::Io)?,
     })
 }
 
-type Reader = std::thread::JoinHandle<io::Result<Vec<u8>>>;
-
-/// Stack for a pipe reader: it needs only its 8 KiB chunk, and a small stack lets it start
-/// under a tight address-space limit (`ulimit -v`), where the default 2 MiB may not fit.
-const READER_STACK: usize = 64 * 1024;
-
-/// Reads a child's pipe on its own thread (so a full pipe never stalls the child). Starting
-/// the thread can fail (no memory for its stack, too many threads): that is an error to
-/// report, not a panic.
-fn capped_reader(pipe: impl Read + Send + 'static) -> io::Result<Reader> {
-    std::thread::Builder::new()
-        .name("netlab-pipe".to_string())
-        .stack_size(READER_STACK)
-        .spawn(move || read_capped(pipe))
-        .map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!("netlab could not start a thread to read the command's output ({err})"),
-            )
-        })
+/// One of a child's output pipes, read as it fills: keeps at most [`OUTPUT_LIMIT`] bytes and
+/// drains the rest, asking for memory without aborting.
+struct Capped<P> {
+    pipe: Option<P>,
+    kept: Vec<u8>,
+    refused: Option<io::Error>,
 }
 
-/// Keeps at most [`OUTPUT_LIMIT`] bytes of `pipe` and drains the rest, so the child never
-/// blocks on a full pipe; memory for what is kept is asked for without aborting.
-fn read_capped(mut pipe: impl Read) -> io::Result<Vec<u8>> {
-    let mut kept = Vec::new();
-    let mut refused = None;
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = match pipe.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        let keep = n.min(OUTPUT_LIMIT - kept.len());
-        if keep > 0 && refused.is_none() {
-            match crate::memory::grow(&mut kept, keep) {
-                Ok(()) => kept.extend_from_slice(&chunk[..keep]),
-                Err(_) => refused = Some(crate::memory::out_of_memory(keep, "a command's output")),
-            }
+impl<P: Read + AsFd> Capped<P> {
+    fn new(pipe: Option<P>) -> Self {
+        Capped {
+            pipe,
+            kept: Vec::new(),
+            refused: None,
         }
     }
-    refused.map_or(Ok(kept), Err)
-}
 
-/// Ends a child whose output cannot be read (a reader thread did not start): kills it,
-/// reaps it, lets the readers already started finish on the closed pipes, and reports why.
-fn abandon(
-    mut child: crate::cleanup::Child,
-    readers: impl IntoIterator<Item = Reader>,
-    err: io::Error,
-) -> CommandError {
-    let _ = child.kill();
-    for reader in readers {
-        let _ = reader.join();
+    fn is_open(&self) -> bool {
+        self.pipe.is_some()
     }
-    CommandError::Io(err)
+
+    /// The pipe to poll, while it is open.
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pipe.as_ref().map(AsFd::as_fd)
+    }
+
+    /// One read of what the pipe holds (poll said it would not block); closes it at its end.
+    fn read_some(&mut self) -> io::Result<()> {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return Ok(());
+        };
+        let mut chunk = [0u8; 8192];
+        let n = match pipe.read(&mut chunk) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        if n == 0 {
+            self.pipe = None;
+            return Ok(());
+        }
+        let keep = n.min(OUTPUT_LIMIT - self.kept.len());
+        if keep > 0 && self.refused.is_none() {
+            match crate::memory::grow(&mut self.kept, keep) {
+                Ok(()) => self.kept.extend_from_slice(&chunk[..keep]),
+                Err(_) => {
+                    self.refused = Some(crate::memory::out_of_memory(keep, "a command's output"))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<Vec<u8>> {
+        self.refused.map_or(Ok(self.kept), Err)
+    }
 }
 
 /// Looks `text` up and runs it; a text not on the list is refused before anything starts.

@@ -118,6 +118,37 @@ pub fn poll(fd: BorrowedFd<'_>, events: Ready, timeout: Duration) -> io::Result<
     }
 }
 
+/// `poll(2)` for input on up to two fds (None: skipped) until one is readable or at its end,
+/// or `timeout` passed: which of them are. A pipe at its end counts as readable (the read
+/// returns 0).
+pub fn poll_readable(
+    fds: &[Option<BorrowedFd<'_>>; 2],
+    timeout: Duration,
+) -> io::Result<[bool; 2]> {
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    let which: Vec<usize> = (0..fds.len()).filter(|&i| fds[i].is_some()).collect();
+    let mut set: Vec<PollFd<'_>> = fds
+        .iter()
+        .flatten()
+        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+        .collect();
+    loop {
+        match rustix::event::poll(&mut set, Some(&timeout)) {
+            Ok(_) => break,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let mut ready = [false; 2];
+    for (&i, fd) in which.iter().zip(&set) {
+        ready[i] = !fd.revents().is_empty();
+    }
+    Ok(ready)
+}
+
 /// `recv(2)` straight into the spare capacity of `buf` (all of it: reserve exactly what the
 /// call may take), appending what the kernel wrote; returns the kernel's count. The spare
 /// capacity is never filled in first, so a buffer reserved for a large size costs memory only
