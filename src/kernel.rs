@@ -331,7 +331,10 @@ impl Kernel {
         let state = TcpState::from_kernel(info.state)
             .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))?;
         self.record_expecting(
-            (Self::about(sock, phrases::TCP_STATE), Text::same(state.name())),
+            (
+                Self::about(sock, phrases::TCP_STATE),
+                Text::same(state.name()),
+            ),
             (state, expected),
             Text::same(expected.name()),
             |f| {
@@ -470,10 +473,14 @@ impl Kernel {
             procfs::Meminfo::current().map_err(|e| plain_proc_error(e, "/proc/meminfo"))?;
         let kib = meminfo.mem_total / 1024;
         let shown = self.recorder.named_value(MEM_TOTAL, kib);
-        self.record(phrases::mem_total(), Text::same(format!("{shown} kB")), |f| {
-            f.probe = Some(Self::probe("/proc/meminfo", None));
-            f.setting = Some(("MemTotal".to_string(), Count::shown(&shown)));
-        });
+        self.record(
+            phrases::mem_total(),
+            Text::same(format!("{shown} kB")),
+            |f| {
+                f.probe = Some(Self::probe("/proc/meminfo", None));
+                f.setting = Some(("MemTotal".to_string(), Count::shown(&shown)));
+            },
+        );
         Ok(kib)
     }
 

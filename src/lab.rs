@@ -77,7 +77,11 @@ pub fn find(query: &str) -> Result<&'static Lab, LookupError> {
     let matches: Vec<&'static Lab> = if query.is_empty() {
         Vec::new()
     } else {
-        all().iter().copied().filter(|lab| lab.starts_with(&query)).collect()
+        all()
+            .iter()
+            .copied()
+            .filter(|lab| lab.starts_with(&query))
+            .collect()
     };
     match matches[..] {
         [lab] => Ok(lab),
@@ -136,7 +140,11 @@ pub enum LookupError {
     },
     /// A number that no lab has, and the range of numbers that exist.
     #[error("{}", self.message(Lang::En))]
-    NoNumber { number: String, first: u32, last: u32 },
+    NoNumber {
+        number: String,
+        first: u32,
+        last: u32,
+    },
 }
 
 impl LookupError {

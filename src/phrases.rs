@@ -530,8 +530,11 @@ mod tests {
     use super::*;
 
     fn has_chinese(text: &str) -> bool {
-        text.chars()
-            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c))
+        text.chars().any(|c| {
+            ('\u{4e00}'..='\u{9fff}').contains(&c)
+                || ('\u{3000}'..='\u{303f}').contains(&c)
+                || ('\u{ff00}'..='\u{ffef}').contains(&c)
+        })
     }
 
     /// Every message netlab prints about itself has its Chinese, with the same slots. A
@@ -557,8 +560,14 @@ mod tests {
     #[test]
     fn a_message_fills_its_slots_once() {
         let filled = NO_LAB.fill(Lang::En, &[("query", &"{query}x")]);
-        assert_eq!(filled, "no lab called '{query}x'; `netlab list` shows the labs");
-        let zh = NO_LAB_NUMBER.fill(Lang::Zh, &[("number", &99), ("first", &"01"), ("last", &"16")]);
+        assert_eq!(
+            filled,
+            "no lab called '{query}x'; `netlab list` shows the labs"
+        );
+        let zh = NO_LAB_NUMBER.fill(
+            Lang::Zh,
+            &[("number", &99), ("first", &"01"), ("last", &"16")],
+        );
         assert_eq!(zh, "没有第 99 号实验：实验编号是 01-16");
     }
 

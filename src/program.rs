@@ -67,7 +67,10 @@ impl Side {
         let n = data.len().to_string();
         self.step(call, phrases::bytes_with_length(&literal, &n));
         self.facts(|f| {
-            f.bytes = Some(ByteFacts::new(Count::Number(data.len() as u64), Some(literal.clone())));
+            f.bytes = Some(ByteFacts::new(
+                Count::Number(data.len() as u64),
+                Some(literal.clone()),
+            ));
             f.value = Some(literal);
         });
     }
@@ -207,7 +210,9 @@ impl Side {
         match std::fs::write(path, data) {
             Ok(()) => {
                 self.step(call, Text::same(data.len().to_string()));
-                self.facts(|f| f.bytes = Some(ByteFacts::new(Count::Number(data.len() as u64), None)));
+                self.facts(|f| {
+                    f.bytes = Some(ByteFacts::new(Count::Number(data.len() as u64), None))
+                });
                 Ok(data.len())
             }
             Err(err) => Err(self.raise(call, err)),

@@ -366,12 +366,27 @@ mod tests {
                 built_in,
             })
         };
-        assert_eq!(check("netlab 01-a: title\n(paced 500 ms)\n", None), Cause::Paced);
-        assert_eq!(check("netlab 02-b: other\n", None), Cause::OtherLab("02-b".into()));
-        assert_eq!(check("netlab 01-a: title\n  1 kernel    x  -> 2\n", None), Cause::Kernel);
-        assert_eq!(check("netlab 01-a: title\n  1 server    y\n", None), Cause::Version);
         assert_eq!(
-            check("netlab 01-a: title\n  1 server    y\n", Some("---\n---\nold\n")),
+            check("netlab 01-a: title\n(paced 500 ms)\n", None),
+            Cause::Paced
+        );
+        assert_eq!(
+            check("netlab 02-b: other\n", None),
+            Cause::OtherLab("02-b".into())
+        );
+        assert_eq!(
+            check("netlab 01-a: title\n  1 kernel    x  -> 2\n", None),
+            Cause::Kernel
+        );
+        assert_eq!(
+            check("netlab 01-a: title\n  1 server    y\n", None),
+            Cause::Version
+        );
+        assert_eq!(
+            check(
+                "netlab 01-a: title\n  1 server    y\n",
+                Some("---\n---\nold\n")
+            ),
             Cause::Edited
         );
     }
@@ -379,11 +394,18 @@ mod tests {
     #[test]
     fn the_project_is_found_from_a_subdirectory() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert_eq!(project_root(&root.join("src").join("cli")), Some(root.to_path_buf()));
+        assert_eq!(
+            project_root(&root.join("src").join("cli")),
+            Some(root.to_path_buf())
+        );
         let elsewhere = tempfile::tempdir().unwrap();
         assert_eq!(project_root(elsewhere.path()), None);
         fs::create_dir(elsewhere.path().join("snapshots")).unwrap();
-        fs::write(elsewhere.path().join("Cargo.toml"), "[package]\nname = \"other\"\n").unwrap();
+        fs::write(
+            elsewhere.path().join("Cargo.toml"),
+            "[package]\nname = \"other\"\n",
+        )
+        .unwrap();
         assert_eq!(project_root(elsewhere.path()), None);
     }
 }

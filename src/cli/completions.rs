@@ -29,7 +29,10 @@ fn fish_labs() -> String {
     let mut lines = String::from("# Lab ids and names for LAB\n");
     for command in TAKE_A_LAB {
         for lab in lab::all() {
-            for (value, title) in [(lab.id, lab.title.en.as_ref()), (lab.name(), lab.title.en.as_ref())] {
+            for (value, title) in [
+                (lab.id, lab.title.en.as_ref()),
+                (lab.name(), lab.title.en.as_ref()),
+            ] {
                 lines.push_str(&format!(
                     "complete -c netlab -n \"__fish_netlab_using_subcommand {command}\" -f -a {} -d {}\n",
                     fish_quote(value),

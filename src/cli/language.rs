@@ -32,7 +32,9 @@ fn starts_with_zh(value: &OsStr) -> bool {
     let bytes = value.as_encoded_bytes();
     bytes.len() >= 2
         && bytes[..2].eq_ignore_ascii_case(b"zh")
-        && bytes.get(2).map_or(true, |b| matches!(b, b'_' | b'-' | b'.' | b'@'))
+        && bytes
+            .get(2)
+            .map_or(true, |b| matches!(b, b'_' | b'-' | b'.' | b'@'))
 }
 
 /// `--lang` as written on a command line that clap refused, so its usage error can still be
@@ -61,7 +63,7 @@ pub fn flag_in_args(args: impl IntoIterator<Item = OsString>) -> Option<Lang> {
 mod tests {
     use super::*;
 
-    fn with(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> + '_ {
+    fn with<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
         move |name| {
             vars.iter()
                 .find(|(n, _)| *n == name)
@@ -75,7 +77,10 @@ mod tests {
         assert_eq!(detect(None, with(&zh_locale)), Lang::Zh);
         assert_eq!(detect(Some(Lang::En), with(&zh_locale)), Lang::En);
         assert_eq!(
-            detect(None, with(&[("NETLAB_LANG", "en"), ("LANG", "zh_CN.UTF-8")])),
+            detect(
+                None,
+                with(&[("NETLAB_LANG", "en"), ("LANG", "zh_CN.UTF-8")])
+            ),
             Lang::En
         );
         assert_eq!(
@@ -88,23 +93,42 @@ mod tests {
     #[test]
     fn the_first_locale_variable_set_and_not_empty_decides() {
         assert_eq!(
-            detect(None, with(&[("LC_ALL", "C.UTF-8"), ("LANG", "zh_CN.UTF-8")])),
+            detect(
+                None,
+                with(&[("LC_ALL", "C.UTF-8"), ("LANG", "zh_CN.UTF-8")])
+            ),
             Lang::En
         );
         assert_eq!(
-            detect(None, with(&[("LC_ALL", ""), ("LC_MESSAGES", "zh_TW.UTF-8"), ("LANG", "en_US")])),
+            detect(
+                None,
+                with(&[
+                    ("LC_ALL", ""),
+                    ("LC_MESSAGES", "zh_TW.UTF-8"),
+                    ("LANG", "en_US")
+                ])
+            ),
             Lang::Zh
         );
         assert_eq!(detect(None, with(&[("LANG", "zh")])), Lang::Zh);
         assert_eq!(detect(None, with(&[("LANG", "zha_XX")])), Lang::En);
-        assert_eq!(detect(None, with(&[("NETLAB_LANG", ""), ("LANG", "zh_HK")])), Lang::Zh);
+        assert_eq!(
+            detect(None, with(&[("NETLAB_LANG", ""), ("LANG", "zh_HK")])),
+            Lang::Zh
+        );
     }
 
     #[test]
     fn a_refused_command_line_still_says_its_language() {
         let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(flag_in_args(args(&["netlab", "run", "--lang", "zh", "x"])), Some(Lang::Zh));
-        assert_eq!(flag_in_args(args(&["netlab", "--lang=en", "run"])), Some(Lang::En));
+        assert_eq!(
+            flag_in_args(args(&["netlab", "run", "--lang", "zh", "x"])),
+            Some(Lang::Zh)
+        );
+        assert_eq!(
+            flag_in_args(args(&["netlab", "--lang=en", "run"])),
+            Some(Lang::En)
+        );
         assert_eq!(flag_in_args(args(&["netlab", "--lang"])), None);
     }
 }

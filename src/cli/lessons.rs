@@ -10,6 +10,7 @@ use netlab::event::Lang;
 use netlab::lab::{self, Lab};
 use netlab::phrases;
 
+use super::markdown;
 use super::progress::Progress;
 use super::Failure;
 
@@ -26,7 +27,12 @@ fn pad(text: &str, width: usize) -> String {
 /// next step.
 pub fn list(out: &mut impl Write, lang: Lang, progress: &Progress) -> Result<ExitCode, Failure> {
     let labs = lab::all();
-    let id_width = labs.iter().map(|lab| lab.id.width()).max().unwrap_or(0).max(22);
+    let id_width = labs
+        .iter()
+        .map(|lab| lab.id.width())
+        .max()
+        .unwrap_or(0)
+        .max(22);
     if !progress.is_enabled() {
         for lab in labs {
             writeln!(out, "{} {}", pad(lab.id, id_width), lab.title.get(lang))?;
@@ -67,7 +73,11 @@ pub fn list(out: &mut impl Write, lang: Lang, progress: &Progress) -> Result<Exi
         "{}",
         phrases::LIST_PROGRESS.fill(
             lang,
-            &[("ran", &ran), ("total", &labs.len()), ("verified", &verified)]
+            &[
+                ("ran", &ran),
+                ("total", &labs.len()),
+                ("verified", &verified)
+            ]
         )
     )?;
     let next = labs
@@ -91,7 +101,7 @@ pub fn show_lesson(out: &mut impl Write, lab: &Lab, lang: Lang) -> Result<ExitCo
     let lesson = lab.lesson.get(lang);
     if io::stdout().is_terminal() {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let rendered = render_for_terminal(lesson, terminal_width(), !no_color);
+        let rendered = markdown::render(lesson, terminal_width(), !no_color);
         write!(out, "{rendered}")?;
     } else {
         writeln!(out, "{}: {}\n", lab.id, lab.title.get(lang))?;
@@ -101,35 +111,12 @@ pub fn show_lesson(out: &mut impl Write, lab: &Lab, lang: Lang) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// Markdown as a terminal shows it, `width` columns wide; styled (colours, bold) unless
-/// `styled` is false, when only the layout remains.
-pub fn render_for_terminal(markdown: &str, width: usize, styled: bool) -> String {
-    use termimad::crossterm::style::{Attribute, Color};
-    use termimad::{Alignment, MadSkin};
-    let mut skin = if styled {
-        let mut skin = MadSkin::default();
-        for header in &mut skin.headers {
-            header.align = Alignment::Left;
-            header.set_fg(Color::Cyan);
-        }
-        skin.bold.set_fg(Color::Yellow);
-        skin.italic.add_attr(Attribute::Italic);
-        skin.inline_code.set_fg(Color::Green);
-        skin.inline_code.set_bg(Color::Reset);
-        skin.code_block.set_fg(Color::Green);
-        skin.code_block.set_bg(Color::Reset);
-        skin
-    } else {
-        MadSkin::no_style()
-    };
-    skin.code_block.left_margin = 4;
-    skin.text(markdown, Some(width)).to_string()
-}
-
 /// The terminal's width, capped so lines stay readable; 80 when it cannot be told.
 fn terminal_width() -> usize {
-    termimad::crossterm::terminal::size()
-        .map(|(columns, _)| usize::from(columns))
+    rustix::termios::tcgetwinsize(io::stdout())
+        .map(|size| usize::from(size.ws_col))
+        .ok()
+        .filter(|&columns| columns > 0)
         .unwrap_or(80)
         .clamp(20, 100)
 }
@@ -138,23 +125,33 @@ fn terminal_width() -> usize {
 mod tests {
     use super::*;
 
+    /// The column of each `│` in a line, in terminal columns.
+    fn bars(line: &str) -> Vec<usize> {
+        let mut at = Vec::new();
+        let mut column = 0;
+        for c in line.chars() {
+            if c == '│' {
+                at.push(column);
+            }
+            column += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        }
+        at
+    }
+
     #[test]
     fn a_lesson_for_the_terminal_has_no_markdown_marks_and_aligned_tables() {
         for lang in [Lang::En, Lang::Zh] {
             let lesson = lab::all()[0].lesson.get(lang);
-            let shown = render_for_terminal(lesson, 100, false);
-            assert!(!shown.contains("**"), "{shown}");
-            assert!(!shown.contains("```"), "{shown}");
-            assert!(!shown.contains('`'), "{shown}");
-            assert!(!shown.contains("|---"), "{shown}");
-            // Every row of the table is as wide as the others, in terminal columns.
-            let rows: Vec<usize> = shown
-                .lines()
-                .filter(|line| line.starts_with('│') || line.starts_with('├'))
-                .map(|line| line.trim_end().width())
-                .collect();
+            let shown = markdown::render(lesson, 100, false);
+            for mark in ["**", "```", "`", "|---", "# "] {
+                assert!(!shown.contains(mark), "{lang:?}: {mark} in\n{shown}");
+            }
+            let rows: Vec<Vec<usize>> = shown.lines().map(bars).filter(|b| !b.is_empty()).collect();
             assert!(rows.len() > 3, "{lang:?}: no table rows in\n{shown}");
-            assert!(rows.windows(2).all(|w| w[0] == w[1]), "{lang:?}: {rows:?}\n{shown}");
+            assert!(
+                rows.windows(2).all(|w| w[0] == w[1]),
+                "{lang:?}: {rows:?}\n{shown}"
+            );
         }
     }
 }

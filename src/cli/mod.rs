@@ -6,6 +6,7 @@ pub mod completions;
 mod lab_arg;
 pub mod language;
 pub mod lessons;
+mod markdown;
 pub mod pacing;
 pub mod progress;
 pub mod run;

@@ -153,8 +153,20 @@ mod tests {
         progress.ran("01-phone-call");
         progress.verified("02-loops");
         let labs = progress.labs();
-        assert_eq!(labs["01-phone-call"], LabProgress { ran: true, verified: false });
-        assert_eq!(labs["02-loops"], LabProgress { ran: true, verified: true });
+        assert_eq!(
+            labs["01-phone-call"],
+            LabProgress {
+                ran: true,
+                verified: false
+            }
+        );
+        assert_eq!(
+            labs["02-loops"],
+            LabProgress {
+                ran: true,
+                verified: true
+            }
+        );
 
         fs::write(dir.path().join("netlab").join(FILE), b"{not json").unwrap();
         assert!(progress.labs().is_empty());

@@ -102,5 +102,11 @@ fn clap_message(err: &clap::Error) -> String {
 fn usage(err: &clap::Error) -> Option<String> {
     let usage = context(err, ContextKind::Usage)?;
     let usage = usage.trim();
-    Some(usage.strip_prefix("Usage:").unwrap_or(usage).trim().to_string())
+    Some(
+        usage
+            .strip_prefix("Usage:")
+            .unwrap_or(usage)
+            .trim()
+            .to_string(),
+    )
 }

@@ -75,7 +75,8 @@ pub fn verify(
             Ok(None) => {
                 missing += 1;
                 let file = format!("snapshots/{stem}.snap");
-                let line = phrases::VERIFY_NO_SNAPSHOT.fill(lang, &[("stem", &stem), ("file", &file)]);
+                let line =
+                    phrases::VERIFY_NO_SNAPSHOT.fill(lang, &[("stem", &stem), ("file", &file)]);
                 report.status(phrases::VERIFY_MISSING, &line)?;
                 continue;
             }
@@ -109,8 +110,8 @@ pub fn verify(
             if saved.is_none() {
                 progress.verified(lab.id);
             }
-            let line = phrases::VERIFY_SAME_AS
-                .fill(lang, &[("stem", &stem), ("file", &published.file)]);
+            let line =
+                phrases::VERIFY_SAME_AS.fill(lang, &[("stem", &stem), ("file", &published.file)]);
             report.status(phrases::VERIFY_OK, &line)?;
             continue;
         }
@@ -118,7 +119,11 @@ pub fn verify(
         let count = snapshot::changed_lines(&hunks);
         let line = phrases::VERIFY_DIFFERENT_LINES.fill(
             lang,
-            &[("stem", &stem), ("count", &count), ("file", &published.file)],
+            &[
+                ("stem", &stem),
+                ("count", &count),
+                ("file", &published.file),
+            ],
         );
         report.status(phrases::VERIFY_DIFFERS, &line)?;
         let other_file = request.file.map(|f| f.display().to_string());
@@ -181,9 +186,12 @@ struct Report<'w, W: Write> {
 impl<W: Write> Report<'_, W> {
     fn source(&mut self, source: &Source) -> Result<(), Failure> {
         let line = match source {
-            Source::Dir(dir) => phrases::VERIFY_FROM_DISK.fill(self.lang, &[("dir", &dir.display())]),
-            Source::BuiltIn => phrases::VERIFY_BUILT_IN
-                .fill(self.lang, &[("version", &env!("CARGO_PKG_VERSION"))]),
+            Source::Dir(dir) => {
+                phrases::VERIFY_FROM_DISK.fill(self.lang, &[("dir", &dir.display())])
+            }
+            Source::BuiltIn => {
+                phrases::VERIFY_BUILT_IN.fill(self.lang, &[("version", &env!("CARGO_PKG_VERSION"))])
+            }
         };
         writeln!(self.out, "{line}")?;
         Ok(())

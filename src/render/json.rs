@@ -49,7 +49,10 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> Value {
     put("seq", json!(event.seq));
     put("kind", json!(event.kind.name()));
     put("side", json!(event.side));
-    put("section", json!(event.section.as_ref().map(|s| s.get(lang))));
+    put(
+        "section",
+        json!(event.section.as_ref().map(|s| s.get(lang))),
+    );
     put("call", json!(facts.python));
     put("outcome", json!(outcome_name(&event.outcome)));
     let returned = matches!(event.outcome, Outcome::Returned(_));
@@ -186,8 +189,8 @@ pub fn as_paragraphs(text: &str) -> Vec<String> {
             }
             continue;
         }
-        let wide_join = current.chars().last().is_some_and(is_wide)
-            && line.chars().next().is_some_and(is_wide);
+        let wide_join =
+            current.chars().last().is_some_and(is_wide) && line.chars().next().is_some_and(is_wide);
         if !current.is_empty() && !wide_join {
             current.push(' ');
         }
@@ -249,6 +252,9 @@ mod tests {
             as_paragraphs("one line\n  and the next\n\na second paragraph"),
             ["one line and the next", "a second paragraph"]
         );
-        assert_eq!(as_paragraphs("内核把数据\n放进队列。\nrecv(1024)\n读出"), ["内核把数据放进队列。 recv(1024) 读出"]);
+        assert_eq!(
+            as_paragraphs("内核把数据\n放进队列。\nrecv(1024)\n读出"),
+            ["内核把数据放进队列。 recv(1024) 读出"]
+        );
     }
 }

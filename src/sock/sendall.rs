@@ -56,7 +56,8 @@ impl Sock {
             let text = phrases::sendall_blocks(&taken);
             self.side
                 .record(sending.call.clone(), Outcome::Blocked(text));
-            self.side.facts(|f| f.bytes = Some(taken_of(&taken, data.len())));
+            self.side
+                .facts(|f| f.bytes = Some(taken_of(&taken, data.len())));
             sending.blocked_at = Some(self.recorder().last_seq());
         }
         Ok(sending)
