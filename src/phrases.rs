@@ -409,8 +409,8 @@ messages! {
         "{stem}: same as {file}",
         "{stem}：与 {file} 相同";
     VERIFY_DIFFERENT_LINES:
-        "{stem}: {count} lines differ from {file}",
-        "{stem}：与 {file} 有 {count} 行不同";
+        "{stem}: differs from {file}; changed lines: {count}",
+        "{stem}：与 {file} 不同；不同的行数：{count}";
     VERIFY_DID_NOT_FINISH:
         "{stem}: did not run to the end: {reason}",
         "{stem}：没有运行到最后：{reason}";
@@ -445,20 +445,23 @@ messages! {
         "likely cause: another version of netlab (this is {version}) or of the kernel",
         "可能的原因：netlab（本机是 {version}）或内核的版本不同";
     VERIFY_SUMMARY:
-        "of {total} labs checked: {parts}",
-        "检查了 {total} 个实验：{parts}";
+        "labs checked: {total}; {parts}",
+        "检查的实验：{total} 个；{parts}";
     SUMMARY_FAILED:
-        "{count} did not run to the end",
-        "{count} 个没有运行到最后";
+        "did not run to the end: {count}",
+        "没有运行到最后：{count} 个";
     SUMMARY_DIFFER:
-        "{count} differ from the snapshot",
-        "{count} 个与快照不同";
+        "different from the snapshot: {count}",
+        "与快照不同：{count} 个";
     SUMMARY_MISSING:
-        "{count} have no published snapshot",
-        "{count} 个没有已发布的快照";
+        "without a published snapshot: {count}",
+        "没有已发布的快照：{count} 个";
     LIST_SEPARATOR:
         ", ",
         "，";
+    PARTS_SEPARATOR:
+        "; ",
+        "；";
     CANNOT_READ:
         "cannot read {file}: {err}",
         "无法读取 {file}：{err}";

@@ -239,7 +239,7 @@ fn verify_reports_a_lab_that_did_not_run_to_the_end() {
     );
     assert!(!out.contains("DIFFERS"), "{out}");
     let err = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(err, "netlab: of 1 labs checked: 1 did not run to the end\n");
+    assert_eq!(err, "netlab: labs checked: 1; did not run to the end: 1\n");
 }
 
 #[test]

@@ -94,7 +94,11 @@ fn verify_reads_the_edited_snapshot_in_a_copy_and_the_built_in_one_elsewhere() {
             "{stdout}"
         );
         assert!(
-            stdout.contains("DIFFERS 07-sticky-packet: 1 lines differ from "),
+            stdout.contains("DIFFERS 07-sticky-packet: differs from "),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("07-sticky-packet.snap; changed lines: 1\n"),
             "{stdout}"
         );
         // Numbered as in the .snap file (insta's header lines count).
@@ -108,7 +112,7 @@ fn verify_reads_the_edited_snapshot_in_a_copy_and_the_built_in_one_elsewhere() {
         );
         assert_eq!(
             err(&output),
-            "netlab: of 1 labs checked: 1 differ from the snapshot\n"
+            "netlab: labs checked: 1; different from the snapshot: 1\n"
         );
     }
 

@@ -35,6 +35,7 @@ pub fn render(markdown: &str, width: usize, styled: bool) -> String {
         lists: Vec::new(),
         table: None,
         code: None,
+        soft_break: false,
     };
     for event in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
         layout.event(event);
@@ -66,6 +67,8 @@ struct Layout {
     table: Option<Table>,
     /// The lines of a code block being read.
     code: Option<String>,
+    /// A line break in the source: a space, unless it falls between two Chinese characters.
+    soft_break: bool,
 }
 
 impl Layout {
@@ -83,7 +86,7 @@ impl Layout {
                 self.push(&text);
                 self.style = outer;
             }
-            Event::SoftBreak => self.push(" "),
+            Event::SoftBreak => self.soft_break = true,
             Event::HardBreak => self.push("\n"),
             Event::Rule => {
                 let rule = "─".repeat(self.width.min(40));
@@ -131,12 +134,10 @@ impl Layout {
             }
             TagEnd::Emphasis => self.style.italic = false,
             TagEnd::Strong => self.style.bold = false,
-            TagEnd::Paragraph => {
-                if self.lists.is_empty() {
-                    let spans = std::mem::take(&mut self.spans);
-                    self.paragraph(&spans, "", "");
-                    self.out.push('\n');
-                }
+            TagEnd::Paragraph if self.lists.is_empty() => {
+                let spans = std::mem::take(&mut self.spans);
+                self.paragraph(&spans, "", "");
+                self.out.push('\n');
             }
             TagEnd::CodeBlock => {
                 let code = self.code.take().unwrap_or_default();
@@ -182,6 +183,21 @@ impl Layout {
     }
 
     fn push(&mut self, text: &str) {
+        if std::mem::take(&mut self.soft_break) {
+            let before = self.spans.last().and_then(|s| s.text.chars().last());
+            let wide = |c: Option<char>| c.and_then(UnicodeWidthChar::width) == Some(2);
+            // Full-width punctuation (，。：) carries its own space.
+            let punctuation = before.is_some_and(|c| {
+                ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c)
+            });
+            if !punctuation && !(wide(before) && wide(text.chars().next())) {
+                // The space belongs to the text around, never to a code span.
+                let style = self.style;
+                self.style.code = false;
+                self.push(" ");
+                self.style = style;
+            }
+        }
         match self.spans.last_mut() {
             Some(last) if last.style == self.style => last.text.push_str(text),
             _ => self.spans.push(Span {
@@ -231,7 +247,12 @@ impl Layout {
                     used = rest.width();
                 }
                 let line = lines.last_mut().expect("there is always a line");
-                if line.is_empty() && piece.trim().is_empty() {
+                let piece = if line.is_empty() {
+                    piece.trim_start()
+                } else {
+                    piece
+                };
+                if piece.is_empty() {
                     continue;
                 }
                 used += width;
@@ -362,6 +383,14 @@ mod tests {
         assert_eq!(
             shown,
             "Title\n\nSome bold and code text that\nis long enough to wrap here.\n\n    x = 1\n\n• one\n• two\n"
+        );
+    }
+
+    #[test]
+    fn a_line_break_between_chinese_characters_is_no_space() {
+        assert_eq!(
+            render("内核把数据\n放进队列，\n`recv()`\n取走。\n", 80, false),
+            "内核把数据放进队列，recv() 取走。\n"
         );
     }
 

@@ -171,7 +171,7 @@ fn summarize(
     if parts.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let parts = parts.join(phrases::LIST_SEPARATOR.get(lang));
+    let parts = parts.join(phrases::PARTS_SEPARATOR.get(lang));
     complain(phrases::VERIFY_SUMMARY.fill(lang, &[("total", &total), ("parts", &parts)]));
     Ok(ExitCode::FAILURE)
 }
