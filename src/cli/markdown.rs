@@ -190,7 +190,8 @@ impl Layout {
             let punctuation = before.is_some_and(|c| {
                 ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c)
             });
-            if !punctuation && !(wide(before) && wide(text.chars().next())) {
+            let joined = punctuation || (wide(before) && wide(text.chars().next()));
+            if !joined {
                 // The space belongs to the text around, never to a code span.
                 let style = self.style;
                 self.style.code = false;
