@@ -115,6 +115,90 @@ pub struct Event {
     pub notes: Vec<Text>,
     /// A section heading that opens before this event.
     pub section: Option<Text>,
+    /// What the line says as data, in no language: for `--format json` and tests.
+    pub facts: Facts,
+}
+
+/// What an event says as data, in no language, for programs that read `--format json`. The
+/// text line says the same things in words; these fields say them as values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The call in Python notation, for a program's own line (None for kernel and summary
+    /// lines, which are not Python).
+    pub python: Option<String>,
+    /// The Python value the call returned, as repr() writes it, when the line shows one.
+    pub value: Option<String>,
+    /// The line this one goes on from (a `sendall()` that blocked, then returned).
+    pub continues: Option<u32>,
+    /// Data the call or probe counted.
+    pub bytes: Option<ByteFacts>,
+    /// This socket's own port, as the trace names it (`PORT`, `CLIENT_PORT_1`).
+    pub port: Option<String>,
+    /// The other end's port, as the trace names it.
+    pub peer: Option<String>,
+    /// What a kernel line read: which probe, about which socket.
+    pub probe: Option<ProbeFacts>,
+    /// A TCP state the kernel showed (`CLOSE_WAIT`); `Some(None)`: no such connection.
+    pub tcp_state: Option<Option<&'static str>>,
+    /// Queue lengths the kernel showed, by queue: `("receive", 5)`.
+    pub queue: Vec<(&'static str, Count)>,
+    /// An errno a call returned as its value (`connect_ex()`), not raised.
+    pub errno_value: Option<(i32, Option<&'static str>)>,
+    /// A setting read from the kernel (`net.core.somaxconn`) and its value.
+    pub setting: Option<(String, Count)>,
+    /// A file's kind at a path (`socket`, `regular`, `directory`, `other`, None: no file).
+    pub file: Option<(String, Option<&'static str>)>,
+    /// A finished process: return code (None when a signal ended it), stdout and stderr
+    /// byte counts.
+    pub process: Option<(Option<i32>, usize, usize)>,
+}
+
+/// A figure in the facts: a number, or the stable name that a figure differing between
+/// machines shows as (`SENT`) unless `--raw`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Count {
+    Number(u64),
+    Named(String),
+}
+
+impl Count {
+    /// A figure as the trace shows it: a number, else its stable name.
+    pub fn shown(shown: &str) -> Count {
+        shown
+            .parse()
+            .map_or_else(|_| Count::Named(shown.to_string()), Count::Number)
+    }
+}
+
+/// Data a line counts: how many bytes, and which (the bytes literal as the line shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteFacts {
+    pub count: Count,
+    /// The data as a Python bytes literal (long data shortened as the line shows it).
+    pub data: Option<String>,
+    /// The size of the whole: the bytes a send was given, a recv waited for, or the length
+    /// of a datagram that was cut.
+    pub of: Option<u64>,
+}
+
+impl ByteFacts {
+    pub fn new(count: Count, data: Option<String>) -> ByteFacts {
+        ByteFacts {
+            count,
+            data,
+            of: None,
+        }
+    }
+}
+
+/// Which kernel probe a line is, by a stable name, and the socket it read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeFacts {
+    /// `FIONREAD`, `SIOCOUTQ`, `SIOCOUTQNSD`, `TCP_INFO`, `sock_diag`, `/proc/net/tcp`,
+    /// `sysctl`, `/proc/meminfo`, `lstat`.
+    pub source: &'static str,
+    /// The socket as `side var` (`server conn`), when the probe read one of the lab's.
+    pub socket: Option<String>,
 }
 
 /// An exception that is not an OSError, as CPython prints it: `MemoryError` (no message),

@@ -12,7 +12,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::event::{Kind, Outcome, Text};
+use crate::event::{ByteFacts, Count, Facts, Kind, Outcome, ProbeFacts, Text};
 use crate::phrases::{self, Probe};
 use crate::pyrepr;
 use crate::recorder::{Figure, Recorder};
@@ -83,6 +83,16 @@ impl FileKind {
             FileKind::Directory
         } else {
             FileKind::Other
+        }
+    }
+
+    /// The kind's name in `--format json`.
+    fn name(self) -> &'static str {
+        match self {
+            FileKind::Socket => "socket",
+            FileKind::Regular => "regular",
+            FileKind::Directory => "directory",
+            FileKind::Other => "other",
         }
     }
 
@@ -222,26 +232,36 @@ impl Kernel {
         Kernel { recorder, registry }
     }
 
-    fn record(&self, what: Text, result: Text) {
+    /// Records a probe's line: its words, and the same as data (`facts`).
+    fn record(&self, what: Text, result: Text, facts: impl FnOnce(&mut Facts)) {
         self.recorder
             .emit("kernel", Kind::Kernel, what, Outcome::Returned(result));
+        self.recorder.facts(facts);
     }
 
     /// Records a probe's line, then stops the lab unless the kernel showed what it expects.
     fn record_expecting<T: PartialEq>(
         &self,
-        what: Text,
-        result: Text,
+        (what, result): (Text, Text),
         (found, expected): (T, T),
         expected_text: Text,
+        facts: impl FnOnce(&mut Facts),
     ) -> Result<(), Mismatch> {
         let mismatch = (found != expected).then(|| Mismatch {
             what: what.en.to_string(),
             expected: expected_text.en.to_string(),
             shown: result.en.to_string(),
         });
-        self.record(what, result);
+        self.record(what, result, facts);
         mismatch.map_or(Ok(()), Err)
+    }
+
+    /// Which probe read which of the lab's sockets, as data.
+    fn probe(source: &'static str, sock: Option<&Sock>) -> ProbeFacts {
+        ProbeFacts {
+            source,
+            socket: sock.map(|s| format!("{} {}", s.side().name(), s.var())),
+        }
     }
 
     /// `server conn: receive queue (FIONREAD)`, in both languages.
@@ -256,12 +276,15 @@ impl Kernel {
         sock.settle();
         let n = sys::recv_queue(sock.borrowed_fd())?;
         let shown = self.recorder.figure(n);
-        let result = if sock.proto() == Proto::Udp {
-            phrases::bytes_in_next_datagram(&shown)
+        let (result, queue) = if sock.proto() == Proto::Udp {
+            (phrases::bytes_in_next_datagram(&shown), "next_datagram")
         } else {
-            phrases::bytes_waiting(&shown)
+            (phrases::bytes_waiting(&shown), "receive")
         };
-        self.record(Self::about(sock, phrases::RECEIVE_QUEUE), result);
+        self.record(Self::about(sock, phrases::RECEIVE_QUEUE), result, |f| {
+            f.probe = Some(Self::probe("FIONREAD", Some(sock)));
+            f.queue = vec![(queue, Count::shown(&shown))];
+        });
         Ok(n)
     }
 
@@ -275,6 +298,10 @@ impl Kernel {
         self.record(
             Self::about(sock, phrases::SEND_QUEUE),
             phrases::bytes_not_acknowledged(&shown),
+            |f| {
+                f.probe = Some(Self::probe("SIOCOUTQ", Some(sock)));
+                f.queue = vec![("send_unacknowledged", Count::shown(&shown))];
+            },
         );
         Ok(n)
     }
@@ -288,6 +315,10 @@ impl Kernel {
         self.record(
             Self::about(sock, phrases::UNSENT_QUEUE),
             phrases::bytes_not_transmitted(&shown),
+            |f| {
+                f.probe = Some(Self::probe("SIOCOUTQNSD", Some(sock)));
+                f.queue = vec![("send_untransmitted", Count::shown(&shown))];
+            },
         );
         Ok(n)
     }
@@ -300,10 +331,16 @@ impl Kernel {
         let state = TcpState::from_kernel(info.state)
             .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))?;
         self.record_expecting(
-            Self::about(sock, phrases::TCP_STATE),
-            Text::same(state.name()),
+            (
+                Self::about(sock, phrases::TCP_STATE),
+                Text::same(state.name()),
+            ),
             (state, expected),
             Text::same(expected.name()),
+            |f| {
+                f.probe = Some(Self::probe("TCP_INFO", Some(sock)));
+                f.tcp_state = Some(Some(state.name()));
+            },
         )?;
         Ok(())
     }
@@ -315,6 +352,13 @@ impl Kernel {
         self.record(
             Self::about(listener, phrases::ACCEPT_QUEUE),
             phrases::accept_queue(waiting, max),
+            |f| {
+                f.probe = Some(Self::probe("TCP_INFO", Some(listener)));
+                f.queue = vec![
+                    ("accept", Count::Number(waiting.into())),
+                    ("accept_limit", Count::Number(max.into())),
+                ];
+            },
         );
         Ok((waiting, max))
     }
@@ -353,7 +397,23 @@ impl Kernel {
             Some(state) => Text::same(state.name()),
             None => phrases::no_such_connection(),
         };
-        self.record_expecting(what, show(found), (found, expected), show(expected))?;
+        let source_name = match source {
+            TcpTableSource::SockDiag => "sock_diag",
+            TcpTableSource::ProcNetTcp => "/proc/net/tcp",
+        };
+        let port = local.port().map(|p| self.registry.port(p));
+        let peer = remote.port().map(|p| self.registry.port(p));
+        self.record_expecting(
+            (what, show(found)),
+            (found, expected),
+            show(expected),
+            |f| {
+                f.probe = Some(Self::probe(source_name, None));
+                f.tcp_state = Some(found.map(TcpState::name));
+                f.port = port;
+                f.peer = peer;
+            },
+        )?;
         Ok(())
     }
 
@@ -367,9 +427,14 @@ impl Kernel {
             .trim()
             .parse::<u64>()
             .map_err(|_| io::Error::other(format!("{path} is not a number: {}", text.trim())))?;
+        let shown = self.recorder.named_value(figure, value);
         self.record(
             Text::same(format!("{name} ({path})")),
-            Text::same(self.recorder.named_value(figure, value)),
+            Text::same(shown.as_str()),
+            |f| {
+                f.probe = Some(Self::probe("sysctl", None));
+                f.setting = Some((name.to_string(), Count::shown(&shown)));
+            },
         );
         Ok(value)
     }
@@ -383,12 +448,18 @@ impl Kernel {
             return self.sysctl(name, figure);
         }
         let shown = phrases::no_such_setting(absent);
+        let value = self.recorder.named_value(figure, absent);
         self.record(
             Text::same(format!("{name} ({path})")),
             Text::new(
                 self.recorder.named_value(figure, &shown.en),
                 self.recorder.named_value(figure, &shown.zh),
             ),
+            |f| {
+                f.probe = Some(Self::probe("sysctl", None));
+                f.setting = Some((name.to_string(), Count::shown(&value)));
+                f.file = Some((path.clone(), None));
+            },
         );
         Ok(absent)
     }
@@ -402,7 +473,14 @@ impl Kernel {
             procfs::Meminfo::current().map_err(|e| plain_proc_error(e, "/proc/meminfo"))?;
         let kib = meminfo.mem_total / 1024;
         let shown = self.recorder.named_value(MEM_TOTAL, kib);
-        self.record(phrases::mem_total(), Text::same(format!("{shown} kB")));
+        self.record(
+            phrases::mem_total(),
+            Text::same(format!("{shown} kB")),
+            |f| {
+                f.probe = Some(Self::probe("/proc/meminfo", None));
+                f.setting = Some(("MemTotal".to_string(), Count::shown(&shown)));
+            },
+        );
         Ok(kib)
     }
 
@@ -417,6 +495,10 @@ impl Kernel {
         self.record(
             Self::about(sock, phrases::BYTES_SENT),
             phrases::bytes(&n.to_string()),
+            |f| {
+                f.probe = Some(Self::probe("TCP_INFO", Some(sock)));
+                f.bytes = Some(ByteFacts::new(Count::Number(n), None));
+            },
         );
         Ok(n)
     }
@@ -426,7 +508,8 @@ impl Kernel {
     /// `expected` is the kind the lab's notes describe (None: no such file); the line shows
     /// what is there, and anything else stops the lab.
     pub fn file_type(&self, path: &Path, expected: Option<FileKind>) -> Result<(), ProbeError> {
-        let what = phrases::file(&pyrepr::str_literal(&self.registry.path(path)));
+        let shown_path = self.registry.path(path);
+        let what = phrases::file(&pyrepr::str_literal(&shown_path));
         let found = match std::fs::symlink_metadata(path) {
             Ok(meta) => Some(FileKind::of(meta.file_type())),
             Err(err) if err.kind() == io::ErrorKind::NotFound => None,
@@ -436,7 +519,15 @@ impl Kernel {
             let (en, zh) = kind.map_or(phrases::NO_SUCH_FILE, FileKind::phrase);
             Text::new(en, zh)
         };
-        self.record_expecting(what, show(found), (found, expected), show(expected))?;
+        self.record_expecting(
+            (what, show(found)),
+            (found, expected),
+            show(expected),
+            |f| {
+                f.probe = Some(Self::probe("lstat", None));
+                f.file = Some((shown_path, found.map(FileKind::name)));
+            },
+        )?;
         Ok(())
     }
 }

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 use std::rc::Rc;
 
 use crate::event::{Event, Lang, Text};
-use crate::render::{JsonRenderer, Sink, TextRenderer};
+use crate::phrases;
+use crate::render::{JsonRenderer, LabEnd, Sink, TextRenderer};
 use crate::trace::{LabError, LabResult, Trace, TraceOptions};
 
 /// One lab: a folder `labs/NN-name/` compiled in by the build script, which takes the id from
@@ -46,18 +47,67 @@ pub fn all() -> &'static [&'static Lab] {
     crate::catalog::ALL
 }
 
-/// Finds a lab by id (`07-sticky-packet`), number (`07`, `7`) or name (`sticky-packet`).
+/// Finds a lab, case-insensitively, by id (`07-sticky-packet`), number (`07`, `7`), name
+/// (`sticky-packet`), or by what only one lab starts with: the start of its id (`07-sticky`)
+/// or of its name or of a word of its name (`sticky`, `udp-e`). A query that fits several
+/// labs names them all; a number no lab has names the range.
 pub fn find(query: &str) -> Result<&'static Lab, LookupError> {
-    let query = query.trim();
-    let by_number = query.parse::<u32>().ok();
-    all()
+    let trimmed = query.trim();
+    let shown = shorten(trimmed, SHOWN_QUERY);
+    let query = trimmed.to_lowercase();
+    if !query.is_empty() && query.bytes().all(|b| b.is_ascii_digit()) {
+        let number = query.parse::<u32>().ok();
+        return all()
+            .iter()
+            .copied()
+            .find(|lab| Some(lab.number()) == number)
+            .ok_or_else(|| LookupError::NoNumber {
+                number: shown,
+                first: all().first().map_or(0, |lab| lab.number()),
+                last: all().last().map_or(0, |lab| lab.number()),
+            });
+    }
+    if let Some(lab) = all()
         .iter()
         .copied()
-        .find(|lab| lab.id == query || lab.name() == query || Some(lab.number()) == by_number)
-        .ok_or_else(|| LookupError {
-            query: shorten(query, SHOWN_QUERY),
-            suggestions: closest(query),
-        })
+        .find(|lab| lab.id == query || lab.name() == query)
+    {
+        return Ok(lab);
+    }
+    let matches: Vec<&'static Lab> = if query.is_empty() {
+        Vec::new()
+    } else {
+        all()
+            .iter()
+            .copied()
+            .filter(|lab| lab.starts_with(&query))
+            .collect()
+    };
+    match matches[..] {
+        [lab] => Ok(lab),
+        [] => Err(LookupError::Unknown {
+            suggestions: closest(&query),
+            query: shown,
+        }),
+        _ => Err(LookupError::Ambiguous {
+            query: shown,
+            matches: matches.iter().map(|lab| lab.id).collect(),
+        }),
+    }
+}
+
+impl Lab {
+    /// Whether a lower-case query is the start of this lab's id (`07-sticky`, also written
+    /// `7-sticky`), of its name (`udp-e`) or of a word of its name (`sticky`).
+    fn starts_with(&self, query: &str) -> bool {
+        let by_number = query.split_once('-').is_some_and(|(number, rest)| {
+            number.parse::<u32>().ok() == Some(self.number()) && self.name().starts_with(rest)
+        });
+        by_number
+            || self.id.starts_with(query)
+            || self.name().starts_with(query)
+            || self.name().split('-').any(|word| word.starts_with(query))
+    }
 }
 
 /// The most characters of a wrong LAB argument an error message repeats.
@@ -71,19 +121,63 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// A LAB argument that names no lab, with the closest ids.
-#[derive(Debug, thiserror::Error)]
-#[error("no lab called '{query}'; {}", hint(suggestions))]
-pub struct LookupError {
-    /// The argument as the message shows it (cut when long).
-    pub query: String,
-    pub suggestions: Vec<&'static str>,
+/// A LAB argument that names no single lab. Each case keeps what its message needs, so
+/// the command line can say it in the user's language ([`LookupError::message`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// Nothing fits; the closest ids, best first (maybe none).
+    #[error("{}", self.message(Lang::En))]
+    Unknown {
+        /// The argument as the message shows it (cut when long).
+        query: String,
+        suggestions: Vec<&'static str>,
+    },
+    /// Several labs fit: every one of them.
+    #[error("{}", self.message(Lang::En))]
+    Ambiguous {
+        query: String,
+        matches: Vec<&'static str>,
+    },
+    /// A number that no lab has, and the range of numbers that exist.
+    #[error("{}", self.message(Lang::En))]
+    NoNumber {
+        number: String,
+        first: u32,
+        last: u32,
+    },
 }
 
-fn hint(suggestions: &[&str]) -> String {
-    match suggestions {
-        [] => "`netlab list` shows the labs".to_string(),
-        ids => format!("did you mean {}?", ids.join(" or ")),
+impl LookupError {
+    /// The one-line message, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            LookupError::Unknown { query, suggestions } if suggestions.is_empty() => {
+                phrases::NO_LAB.fill(lang, &[("query", query)])
+            }
+            LookupError::Unknown { query, suggestions } => {
+                let ids = suggestions.join(phrases::OR.get(lang));
+                phrases::NO_LAB_SUGGEST.fill(lang, &[("query", query), ("ids", &ids)])
+            }
+            LookupError::Ambiguous { query, matches } => {
+                let ids = matches.join(phrases::LIST_SEPARATOR.get(lang));
+                phrases::AMBIGUOUS_LAB.fill(
+                    lang,
+                    &[("query", query), ("count", &matches.len()), ("ids", &ids)],
+                )
+            }
+            LookupError::NoNumber {
+                number,
+                first,
+                last,
+            } => phrases::NO_LAB_NUMBER.fill(
+                lang,
+                &[
+                    ("number", number),
+                    ("first", &format!("{first:02}")),
+                    ("last", &format!("{last:02}")),
+                ],
+            ),
+        }
     }
 }
 
@@ -109,6 +203,13 @@ fn closest(query: &str) -> Vec<&'static str> {
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(3).map(|(_, id)| id).collect()
+}
+
+/// The lab after this one, None for the last.
+pub fn next(lab: &Lab) -> Option<&'static Lab> {
+    let all = all();
+    let at = all.iter().position(|other| other.id == lab.id)?;
+    all.get(at + 1).copied()
 }
 
 /// Output format of a run.
@@ -152,7 +253,12 @@ pub fn run_with_sink(
     let trace = Trace::new(lab.id, options, sink);
     trace.start(&lab.title).map_err(RunError::Output)?;
     let outcome = (lab.run)(&trace);
-    trace.finish().map_err(RunError::Output)?;
+    let end = LabEnd {
+        id: lab.id,
+        stopped: outcome.as_ref().err().map(ToString::to_string),
+        next: next(lab).map(|next| next.id),
+    };
+    trace.finish(&end).map_err(RunError::Output)?;
     outcome.map_err(|e| RunError::Lab(lab.id, e))
 }
 
@@ -162,6 +268,8 @@ pub struct Recording {
     pub id: &'static str,
     pub title: Text,
     pub events: Vec<Event>,
+    /// How the run ended and what comes next.
+    pub end: LabEnd,
 }
 
 impl Recording {
@@ -174,7 +282,7 @@ impl Recording {
             for event in &self.events {
                 sink.event(event)?;
             }
-            sink.lab_end(self.id)
+            sink.lab_end(&self.end)
         };
         replay().expect("writing into memory cannot fail");
         drop(sink);
@@ -184,18 +292,30 @@ impl Recording {
 
 /// Runs a lab and keeps its events.
 pub fn record(lab: &'static Lab, options: TraceOptions) -> Result<Recording, RunError> {
-    let events = Rc::new(RefCell::new(Vec::new()));
-    run_with_sink(lab, options, Box::new(Keep(events.clone())))?;
-    let events = events.take();
+    let kept = Rc::new(RefCell::new(Kept::default()));
+    run_with_sink(lab, options, Box::new(Keep(kept.clone())))?;
+    let kept = kept.take();
     Ok(Recording {
         id: lab.id,
         title: lab.title.clone(),
-        events,
+        events: kept.events,
+        end: kept.end.unwrap_or(LabEnd {
+            id: lab.id,
+            stopped: None,
+            next: next(lab).map(|next| next.id),
+        }),
     })
 }
 
-/// A sink that keeps every event.
-struct Keep(Rc<RefCell<Vec<Event>>>);
+/// What [`Keep`] kept of a run.
+#[derive(Default)]
+struct Kept {
+    events: Vec<Event>,
+    end: Option<LabEnd>,
+}
+
+/// A sink that keeps every event and how the run ended.
+struct Keep(Rc<RefCell<Kept>>);
 
 impl Sink for Keep {
     fn lab_start(&mut self, _id: &str, _title: &Text) -> io::Result<()> {
@@ -203,11 +323,12 @@ impl Sink for Keep {
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
-        self.0.borrow_mut().push(event.clone());
+        self.0.borrow_mut().events.push(event.clone());
         Ok(())
     }
 
-    fn lab_end(&mut self, _id: &str) -> io::Result<()> {
+    fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {
+        self.0.borrow_mut().end = Some(end.clone());
         Ok(())
     }
 }
@@ -226,7 +347,8 @@ pub fn render(
     Ok(record(lab, options)?.render(format, options.lang, false))
 }
 
-/// A lab's events as the JSON objects `--format json` prints: what tests assert on.
+/// A lab's event records as `--format json` prints them (without `lab_start` and
+/// `lab_end`): what tests assert on.
 pub fn json_events(
     lab: &'static Lab,
     options: TraceOptions,
@@ -235,5 +357,6 @@ pub fn json_events(
     Ok(json
         .lines()
         .map(|line| serde_json::from_str(line).expect("the JSON renderer writes valid JSON lines"))
+        .filter(|record: &serde_json::Value| record["record"] == "event")
         .collect())
 }

@@ -12,9 +12,11 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
-use cli::args::{Cli, Command, LangArg};
-use cli::{complain, labs, Failure, USAGE};
+use cli::args::{Cli, Command};
+use cli::progress::Progress;
+use cli::{complain, labs, language, Failure, USAGE};
 use netlab::event::Lang;
+use netlab::phrases;
 
 /// A refused allocation is one clear line and exit 1, not Rust's abort.
 #[global_allocator]
@@ -23,78 +25,89 @@ static ALLOCATOR: netlab::memory::Allocator = netlab::memory::Allocator;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return clap_exit(err),
+        Err(err) => {
+            let lang = language::from_env(language::flag_in_args(std::env::args_os()));
+            return clap_exit(err, lang);
+        }
     };
+    let lang = language::from_env(cli.lang.map(Lang::from));
     if let Some(flag) = cli.before_run.given() {
         if !matches!(cli.command, Command::Run(_)) {
-            let err = Cli::command().error(
-                ErrorKind::ArgumentConflict,
-                format!("{flag} belongs to `netlab run` (write it after the subcommand: `netlab run LAB {flag} ...`)"),
-            );
-            return clap_exit(err);
+            let message = phrases::FLAG_BELONGS_TO_RUN.fill(lang, &[("flag", &flag)]);
+            let err = Cli::command().error(ErrorKind::ArgumentConflict, message);
+            return clap_exit(err, lang);
         }
     }
     // ---- Anything that needs a single-threaded process (the user and network namespaces
     // that `--wire` makes) must happen above this line: from here on netlab has threads. ----
     if let Err(err) = netlab::cleanup::install_signal_handlers() {
-        complain(format_args!(
-            "cannot watch for Ctrl-C and other signals: {err}"
-        ));
+        complain(phrases::SIGNALS_FAILED.fill(lang, &[("err", &err)]));
         return ExitCode::FAILURE;
     }
-    match run(cli) {
+    match run(cli, lang) {
         Ok(code) => code,
         Err(Failure::Output(err)) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
-            complain(err);
+            complain(err.message(lang));
             ExitCode::FAILURE
         }
     }
 }
 
-/// Prints clap's help, version or usage error, and exits as clap would; a closed pipe is a
-/// quiet success, any other output error (a full disk) one line and exit 1.
-fn clap_exit(err: clap::Error) -> ExitCode {
+/// Prints clap's help, version or usage error (a usage error in the user's language), and
+/// exits as clap would; a closed pipe is a quiet success, any other output error (a full
+/// disk) one line and exit 1.
+fn clap_exit(err: clap::Error, lang: Lang) -> ExitCode {
     let code = u8::try_from(err.exit_code()).unwrap_or(USAGE);
-    let printed = err.print().and_then(|()| io::stdout().flush());
+    let printed = match cli::usage::translated(&err, lang) {
+        Some(text) => io::stderr().write_all(text.as_bytes()),
+        None => err.print().and_then(|()| io::stdout().flush()),
+    };
     match printed {
         Ok(()) => ExitCode::from(code),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(code),
         Err(e) => {
-            complain(Failure::Output(e));
+            complain(Failure::Output(e).message(lang));
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let lang = match cli.lang {
-        LangArg::En => Lang::En,
-        LangArg::Zh => Lang::Zh,
-    };
+fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
+    let progress = Progress::new(!cli.no_progress);
     let mut out = io::stdout().lock();
     match cli.command {
-        Command::List => cli::lessons::list(&mut out, lang),
+        Command::List => cli::lessons::list(&mut out, lang, &progress),
         Command::Run(args) => {
             let show = cli::run::Show::new(&args, &cli.before_run, lang);
-            match labs(args.lab.as_deref(), args.all) {
-                Ok(labs) => cli::run::run_labs(&mut out, labs, &show),
+            match labs(args.lab.as_deref(), args.all, lang) {
+                Ok(labs) => cli::run::run_labs(&mut out, labs, &show, &progress),
                 Err(code) => Ok(code),
             }
         }
-        Command::Show { lab } => match labs(Some(&lab), false) {
+        Command::Show { lab } => match labs(Some(&lab), false, lang) {
             Ok(labs) => cli::lessons::show_lesson(&mut out, labs[0], lang),
             Err(code) => Ok(code),
         },
-        Command::Verify { lab, all } => match labs(lab.as_deref(), all) {
-            Ok(labs) => cli::verify::verify(&mut out, labs, lang),
+        Command::Verify {
+            lab,
+            all,
+            snapshots,
+            file,
+        } => match labs(lab.as_deref(), all, lang) {
+            Ok(labs) => {
+                let request = cli::verify::Request {
+                    labs,
+                    lang,
+                    snapshots: snapshots.as_deref(),
+                    file: file.as_deref(),
+                };
+                cli::verify::verify(&mut out, &request, &progress)
+            }
             Err(code) => Ok(code),
         },
         Command::Completions { shell } => {
-            // clap_complete panics when its writer fails: generate into memory, then write.
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "netlab", &mut script);
-            out.write_all(&script)?;
+            out.write_all(&cli::completions::script(shell))?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }

@@ -5,7 +5,7 @@
 //! Figures come in already formatted (a number, or a stable name such as `SENT`), so a phrase
 //! never decides how a figure shows.
 
-use crate::event::Text;
+use crate::event::{Lang, Text};
 use crate::sockdiag::TableSource;
 
 // ---------------------------------------------------------------------------------------
@@ -242,4 +242,344 @@ pub fn command_finished(code: &str, stdout: usize, stderr: usize) -> Text {
         format!("returncode {code}, stdout {stdout} bytes, stderr {stderr} bytes"),
         format!("returncode {code}，stdout {stdout} 字节，stderr {stderr} 字节"),
     )
+}
+
+// ---------------------------------------------------------------------------------------
+// The end of a trace: where to go next
+// ---------------------------------------------------------------------------------------
+
+/// The last lines of a trace that ran to its end: the next lab and this lab's lesson.
+pub fn next_steps(id: &str, next: Option<&str>) -> [Text; 2] {
+    let next = match next {
+        Some(next) => Text::new(
+            format!("Next lab: netlab run {next}"),
+            format!("下一个实验：netlab run {next}"),
+        ),
+        None => Text::new(
+            "That was the last lab: netlab list shows them all",
+            "这是最后一个实验：netlab list 列出全部实验",
+        ),
+    };
+    let lesson = Text::new(
+        format!("Read the lesson: netlab show {id}"),
+        format!("阅读讲解：netlab show {id}"),
+    );
+    [next, lesson]
+}
+
+// ---------------------------------------------------------------------------------------
+// netlab's own messages (errors, verify, list, hints): not trace lines
+// ---------------------------------------------------------------------------------------
+
+/// A message netlab prints about itself, in both languages. `{name}` marks a slot that
+/// [`Message::fill`] fills in; both languages have the same slots.
+#[derive(Debug, Clone, Copy)]
+pub struct Message {
+    pub id: &'static str,
+    pub en: &'static str,
+    pub zh: &'static str,
+}
+
+impl Message {
+    pub fn get(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.en,
+            Lang::Zh => self.zh,
+        }
+    }
+
+    /// The message in `lang` with its slots filled: `{query}` by the value named `query`.
+    /// A value is inserted as it is (a slot's name inside a value is not filled again).
+    pub fn fill(self, lang: Lang, values: &[(&str, &dyn std::fmt::Display)]) -> String {
+        let template = self.get(lang);
+        let mut out = String::with_capacity(template.len() + 16);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let slot = after
+                .find('}')
+                .map(|close| (&after[..close], &after[close + 1..]));
+            match slot.and_then(|(name, tail)| {
+                values
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (v, tail))
+            }) {
+                Some((value, tail)) => {
+                    out.push_str(&value.to_string());
+                    rest = tail;
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The `{name}` slots of one language's text, in order.
+    pub fn slots(text: &str) -> Vec<&str> {
+        let mut slots = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            rest = &rest[open + 1..];
+            if let Some(close) = rest.find('}') {
+                slots.push(&rest[..close]);
+                rest = &rest[close + 1..];
+            }
+        }
+        slots.sort_unstable();
+        slots
+    }
+}
+
+/// Declares netlab's messages and the list of them all (which the tests check for Chinese).
+macro_rules! messages {
+    ($($(#[$doc:meta])* $name:ident: $en:literal, $zh:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub const $name: Message = Message { id: stringify!($name), en: $en, zh: $zh };
+        )*
+        /// Every message netlab prints about itself.
+        pub const MESSAGES: &[Message] = &[$($name),*];
+    };
+}
+
+messages! {
+    // Finding a lab.
+    NO_LAB_SUGGEST:
+        "no lab called '{query}'; did you mean {ids}?",
+        "没有叫 '{query}' 的实验；你要找的是不是 {ids}？";
+    NO_LAB:
+        "no lab called '{query}'; `netlab list` shows the labs",
+        "没有叫 '{query}' 的实验；`netlab list` 列出所有实验";
+    NO_LAB_NUMBER:
+        "there is no lab {number}: the labs are numbered {first}-{last}",
+        "没有第 {number} 号实验：实验编号是 {first}-{last}";
+    AMBIGUOUS_LAB:
+        "'{query}' matches {count} labs: {ids}; write more of the name, or the number",
+        "'{query}' 对应 {count} 个实验：{ids}；请把名字写得更完整，或者写编号";
+    OR:
+        " or ",
+        " 或 ";
+
+    // Running labs.
+    LAB_STOPPED:
+        "lab {id} stopped: {reason}",
+        "实验 {id} 中途停止：{reason}";
+    LABS_STOPPED:
+        "{count} of {total} labs stopped early: {ids}",
+        "{total} 个实验中有 {count} 个中途停止：{ids}";
+    STEP_HINT:
+        "(--step: press Enter for each next event)",
+        "（--step：每按一次回车，执行下一步）";
+    FLAG_BELONGS_TO_RUN:
+        "{flag} belongs to `netlab run` (write it after the subcommand: `netlab run LAB {flag} ...`)",
+        "{flag} 是 `netlab run` 的选项（写在子命令后面：`netlab run LAB {flag} ...`）";
+    SIGNALS_FAILED:
+        "cannot watch for Ctrl-C and other signals: {err}",
+        "无法监听 Ctrl-C 等信号：{err}";
+    OUTPUT_FAILED:
+        "could not write the output: {err}",
+        "无法写出输出：{err}";
+
+    // `netlab verify`.
+    VERIFY_FROM_DISK:
+        "comparing with the snapshots in {dir}",
+        "与 {dir} 中的快照比较";
+    VERIFY_BUILT_IN:
+        "comparing with the snapshots built into netlab {version} (no netlab project here; --snapshots DIR names one)",
+        "与 netlab {version} 内置的快照比较（这里不在 netlab 项目中；可用 --snapshots DIR 指定快照目录）";
+    VERIFY_OK:
+        "ok",
+        "一致";
+    VERIFY_DIFFERS:
+        "DIFFERS",
+        "不同";
+    VERIFY_FAILED:
+        "FAILED",
+        "未完成";
+    VERIFY_MISSING:
+        "MISSING",
+        "缺快照";
+    VERIFY_SAME_AS:
+        "{stem}: same as {file}",
+        "{stem}：与 {file} 相同";
+    VERIFY_DIFFERENT_LINES:
+        "{stem}: differs from {file}; changed lines: {count}",
+        "{stem}：与 {file} 不同；不同的行数：{count}";
+    VERIFY_DID_NOT_FINISH:
+        "{stem}: did not run to the end: {reason}",
+        "{stem}：没有运行到最后：{reason}";
+    VERIFY_NO_SNAPSHOT:
+        "{stem}: no published snapshot {file}",
+        "{stem}：没有已发布的快照 {file}";
+    DIFF_SNAPSHOT:
+        "--- {file} (line numbers as in this file)",
+        "--- {file}（行号与此文件一致）";
+    DIFF_THIS_RUN:
+        "+++ this run",
+        "+++ 本次运行";
+    DIFF_YOUR_FILE:
+        "+++ {file}",
+        "+++ {file}";
+    CAUSE_PACED:
+        "likely cause: this output was paced (--step or --pace); compare the output of a run without them",
+        "可能的原因：这份输出是用 --step 或 --pace 放慢运行得到的；请比较不带这两个选项的运行输出";
+    CAUSE_LANGUAGE:
+        "likely cause: another language: this output matches {file}; add --lang {lang}",
+        "可能的原因：语言不同：这份输出与 {file} 一致；请加上 --lang {lang}";
+    CAUSE_OTHER_LAB:
+        "likely cause: this is the output of another lab ({found})",
+        "可能的原因：这是另一个实验（{found}）的输出";
+    CAUSE_EDITED:
+        "likely cause: {file} differs from the copy built into this netlab: the file was edited, or this netlab is another version (git diff snapshots/ shows edits)",
+        "可能的原因：{file} 与本 netlab 内置的副本不同：文件被改过，或者 netlab 的版本不同（git diff snapshots/ 可以看到改动）";
+    CAUSE_KERNEL:
+        "likely cause: another kernel version or configuration: only the kernel's lines differ",
+        "可能的原因：内核版本或配置不同：只有 kernel 行不同";
+    CAUSE_VERSION:
+        "likely cause: another version of netlab (this is {version}) or of the kernel",
+        "可能的原因：netlab（本机是 {version}）或内核的版本不同";
+    VERIFY_SUMMARY:
+        "labs checked: {total}; {parts}",
+        "检查的实验：{total} 个；{parts}";
+    SUMMARY_FAILED:
+        "did not run to the end: {count}",
+        "没有运行到最后：{count} 个";
+    SUMMARY_DIFFER:
+        "different from the snapshot: {count}",
+        "与快照不同：{count} 个";
+    SUMMARY_MISSING:
+        "without a published snapshot: {count}",
+        "没有已发布的快照：{count} 个";
+    LIST_SEPARATOR:
+        ", ",
+        "，";
+    PARTS_SEPARATOR:
+        "; ",
+        "；";
+    CANNOT_READ:
+        "cannot read {file}: {err}",
+        "无法读取 {file}：{err}";
+    NOT_A_SNAPSHOT_DIR:
+        "--snapshots {dir}: not a directory",
+        "--snapshots {dir}：不是一个目录";
+
+    // `netlab list`.
+    LIST_RAN:
+        "run",
+        "运行";
+    LIST_VERIFIED:
+        "verified",
+        "验证";
+    LIST_LAB:
+        "lab",
+        "实验";
+    LIST_TITLE:
+        "what it shows",
+        "内容";
+    LIST_PROGRESS:
+        "on this machine: {ran} of {total} labs run, {verified} verified",
+        "本机进度：{total} 个实验中已运行 {ran} 个，已验证 {verified} 个";
+    LIST_NEXT:
+        "next: netlab run {id}",
+        "下一步：netlab run {id}";
+    LIST_NEXT_VERIFY:
+        "next: netlab verify {id}",
+        "下一步：netlab verify {id}";
+    LIST_ALL_DONE:
+        "every lab run and verified: well done",
+        "所有实验都已运行并验证：做得好";
+
+    // clap's usage errors, in netlab's words.
+    USAGE_ERROR:
+        "error: {message}",
+        "错误：{message}";
+    USAGE_UNKNOWN_ARGUMENT:
+        "unexpected argument '{arg}'",
+        "多余的参数 '{arg}'";
+    USAGE_INVALID_VALUE:
+        "invalid value '{value}' for '{arg}'",
+        "'{arg}' 的值 '{value}' 无效";
+    USAGE_POSSIBLE_VALUES:
+        "possible values: {values}",
+        "可用的值：{values}";
+    USAGE_MISSING:
+        "a required argument was not given: {arg}",
+        "缺少必需的参数：{arg}";
+    USAGE_UNKNOWN_SUBCOMMAND:
+        "unrecognized subcommand '{arg}'",
+        "没有 '{arg}' 这个子命令";
+    USAGE_CONFLICT:
+        "'{arg}' cannot be used with '{other}'",
+        "'{arg}' 不能与 '{other}' 一起使用";
+    USAGE_OTHER:
+        "{message}",
+        "{message}";
+    USAGE_LINE:
+        "Usage: {usage}",
+        "用法：{usage}";
+    USAGE_MORE:
+        "For more information, try '--help'.",
+        "更多信息请运行 '--help'。";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has_chinese(text: &str) -> bool {
+        text.chars().any(|c| {
+            ('\u{4e00}'..='\u{9fff}').contains(&c)
+                || ('\u{3000}'..='\u{303f}').contains(&c)
+                || ('\u{ff00}'..='\u{ffef}').contains(&c)
+        })
+    }
+
+    /// Every message netlab prints about itself has its Chinese, with the same slots. A
+    /// message that only repeats symbols (`{message}`, `+++ {file}`) needs no words.
+    #[test]
+    fn every_message_has_its_chinese_text() {
+        let mut missing = Vec::new();
+        for message in MESSAGES {
+            let words = message.en.chars().filter(|c| c.is_alphabetic()).count()
+                - Message::slots(message.en).concat().len();
+            if message.zh.trim().is_empty() && !message.en.trim().is_empty()
+                || (words > 0 && !has_chinese(message.zh))
+            {
+                missing.push(format!("{}: no Chinese text", message.id));
+            }
+            if Message::slots(message.en) != Message::slots(message.zh) {
+                missing.push(format!("{}: the slots differ", message.id));
+            }
+        }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn a_message_fills_its_slots_once() {
+        let filled = NO_LAB.fill(Lang::En, &[("query", &"{query}x")]);
+        assert_eq!(
+            filled,
+            "no lab called '{query}x'; `netlab list` shows the labs"
+        );
+        let zh = NO_LAB_NUMBER.fill(
+            Lang::Zh,
+            &[("number", &99), ("first", &"01"), ("last", &"16")],
+        );
+        assert_eq!(zh, "没有第 99 号实验：实验编号是 01-16");
+    }
+
+    #[test]
+    fn the_end_of_a_trace_names_the_next_lab_and_the_lesson() {
+        let [next, lesson] = next_steps("07-sticky-packet", Some("08-length-header"));
+        assert_eq!(next.en, "Next lab: netlab run 08-length-header");
+        assert!(lesson.zh.ends_with("netlab show 07-sticky-packet"));
+        let [last, _] = next_steps("16-unix-socket", None);
+        assert!(last.en.contains("last lab"));
+    }
 }

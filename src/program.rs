@@ -9,7 +9,7 @@ use std::io;
 use std::path::Path;
 
 use crate::commands::{self, CommandError, CommandOutput};
-use crate::event::{Outcome, Text};
+use crate::event::{ByteFacts, Count, Outcome, PyException, Text};
 use crate::framing::{self, JsonHeader};
 use crate::phrases;
 use crate::pyrepr;
@@ -56,14 +56,23 @@ pub fn python_dict(header: &JsonHeader) -> String {
     )
 }
 
-fn bytes_result(data: &[u8]) -> Text {
-    let shown = pyrepr::bytes_preview(data, PREVIEW_BYTES);
-    phrases::bytes_with_length(&shown, &data.len().to_string())
-}
-
 impl Side {
     fn step(&self, call: String, result: Text) {
         self.record(call, Outcome::Returned(result));
+    }
+
+    /// A step whose value is bytes: `b'...' (n bytes)`.
+    fn step_bytes(&self, call: String, data: &[u8]) {
+        let literal = pyrepr::bytes_preview(data, PREVIEW_BYTES);
+        let n = data.len().to_string();
+        self.step(call, phrases::bytes_with_length(&literal, &n));
+        self.facts(|f| {
+            f.bytes = Some(ByteFacts::new(
+                Count::Number(data.len() as u64),
+                Some(literal.clone()),
+            ));
+            f.value = Some(literal);
+        });
     }
 
     fn show_path(&self, path: &Path) -> String {
@@ -82,6 +91,7 @@ impl Side {
                     format!("{} in ALLOWED_COMMANDS", pyrepr::bytes_literal(text)),
                     phrases::command_refused(&shown),
                 );
+                self.facts(|f| f.value = Some("False".into()));
                 return Err(refused.into());
             }
         };
@@ -96,10 +106,14 @@ impl Side {
                     .map_or_else(|| "None".to_string(), |c| c.to_string());
                 let (o, e) = (out.stdout.len(), out.stderr.len());
                 self.step(call, phrases::command_finished(&code, o, e));
+                let status = out.status;
+                self.facts(|f| f.process = Some((status, o, e)));
                 Ok(out)
             }
             Err(err) => {
                 self.step(call, Text::same(format!("error: {err}")));
+                // netlab's own words: the command could not run, there is no Python value.
+                self.facts(|f| f.value = None);
                 Err(err)
             }
         }
@@ -121,8 +135,8 @@ impl Side {
                 Ok(bytes)
             }
             Err(err) => {
-                let text = format!("struct.error: {err}");
-                self.step(call, Text::same(text));
+                let raised = PyException::new("struct.error", err.to_string());
+                self.record(call, Outcome::RaisedPython(raised));
                 Err(err)
             }
         }
@@ -169,9 +183,9 @@ impl Side {
     /// JSON with Python's default separators that [`framing::encode_json_frame`] sends.
     pub fn json_dumps(&self, var: &str, dict_var: &str, header: &JsonHeader) -> Vec<u8> {
         let bytes = header.to_json().into_bytes();
-        self.step(
+        self.step_bytes(
             format!("{var} = json.dumps({dict_var}).encode('utf-8')"),
-            bytes_result(&bytes),
+            &bytes,
         );
         bytes
     }
@@ -196,6 +210,9 @@ impl Side {
         match std::fs::write(path, data) {
             Ok(()) => {
                 self.step(call, Text::same(data.len().to_string()));
+                self.facts(|f| {
+                    f.bytes = Some(ByteFacts::new(Count::Number(data.len() as u64), None))
+                });
                 Ok(data.len())
             }
             Err(err) => Err(self.raise(call, err)),
@@ -207,7 +224,7 @@ impl Side {
         let call = format!("{var} = open({}, 'rb').read()", self.show_path(path));
         match std::fs::read(path) {
             Ok(data) => {
-                self.step(call, bytes_result(&data));
+                self.step_bytes(call, &data);
                 Ok(data)
             }
             Err(err) => Err(self.raise(call, err)),

@@ -13,8 +13,8 @@ use std::fmt;
 use std::io;
 use std::rc::Rc;
 
-use crate::event::{Event, Kind, Lang, Outcome, Text};
-use crate::render::Sink;
+use crate::event::{Event, Facts, Kind, Lang, Outcome, Text};
+use crate::render::{LabEnd, Sink};
 
 /// How a lab run is shown.
 #[derive(Debug, Clone, Copy, Default)]
@@ -114,8 +114,17 @@ impl Recorder {
             outcome,
             notes: std::mem::take(&mut book.next_notes),
             section: book.next_section.take(),
+            facts: Facts::default(),
         };
         book.pending = Some(event);
+    }
+
+    /// Adds to the data of the event just recorded (see [`Facts`]): what its line says, as
+    /// values for `--format json`.
+    pub fn facts(&self, add: impl FnOnce(&mut Facts)) {
+        if let Some(event) = self.inner.book.borrow_mut().pending.as_mut() {
+            add(&mut event.facts);
+        }
     }
 
     /// The number of the last line recorded.
@@ -156,13 +165,14 @@ impl Recorder {
         self.write(|sink| sink.lab_start(id, title))
     }
 
-    /// Sends the last event and reports any output error (a closed pipe, say).
-    pub fn finish(&self, id: &str) -> io::Result<()> {
+    /// Sends the last event and how the run ended, and reports any output error (a closed
+    /// pipe, say).
+    pub fn finish(&self, end: &LabEnd) -> io::Result<()> {
         self.flush_pending();
         if let Some(err) = self.inner.book.borrow_mut().sink_error.take() {
             return Err(err);
         }
-        self.write(|sink| sink.lab_end(id))
+        self.write(|sink| sink.lab_end(end))
     }
 
     fn flush_pending(&self) {

@@ -12,7 +12,7 @@ use crate::framing::ReadError;
 use crate::kernel::{Kernel, Mismatch, ProbeError};
 use crate::recorder::Recorder;
 pub use crate::recorder::{Figure, TraceOptions};
-use crate::render::Sink;
+use crate::render::{LabEnd, Sink};
 use crate::sock::registry::Registry;
 use crate::sock::Side;
 
@@ -155,8 +155,9 @@ impl Trace {
         self.recorder.start(self.lab, title)
     }
 
-    /// Sends the last event and reports any output error (a closed pipe, say).
-    pub(crate) fn finish(&self) -> io::Result<()> {
-        self.recorder.finish(self.lab)
+    /// Sends the last event and how the run ended, and reports any output error (a closed
+    /// pipe, say).
+    pub(crate) fn finish(&self, end: &LabEnd) -> io::Result<()> {
+        self.recorder.finish(end)
     }
 }

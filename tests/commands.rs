@@ -4,7 +4,7 @@
 use netlab::commands::{self, CommandError, ALLOWED};
 use netlab::event::{Lang, Text};
 use netlab::lab::{self, Format, Lab};
-use netlab::trace::{LabResult, Trace};
+use netlab::trace::{LabResult, Trace, TraceOptions};
 
 #[test]
 fn listed_commands_run_as_real_processes_with_fixed_output() {
@@ -104,24 +104,22 @@ static PROBE: Lab = Lab {
 
 #[test]
 fn a_side_records_the_refusal_and_the_run() {
-    let json = lab::render_to_string(&PROBE, Lang::En, Format::Json).unwrap();
-    let events: Vec<serde_json::Value> = json
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(events.len(), 2, "{json}");
+    let events = lab::json_events(&PROBE, TraceOptions::default()).unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0]["call"], "b'cat /etc/passwd' in ALLOWED_COMMANDS");
-    assert_eq!(
-        events[0]["result"],
-        "False: netlab refuses 'cat /etc/passwd', which is not on its command list; \
-         no process was started"
-    );
+    assert_eq!(events[0]["result"], "False");
     assert_eq!(
         events[1]["call"],
         "res = subprocess.run(['echo', 'hello'], capture_output=True)"
     );
     assert_eq!(
-        events[1]["result"],
-        "returncode 0, stdout 6 bytes, stderr 0 bytes"
+        events[1]["process"],
+        serde_json::json!({"returncode": 0, "stdout_bytes": 6, "stderr_bytes": 0})
     );
+    let text = lab::render_to_string(&PROBE, Lang::En, Format::Text).unwrap();
+    assert!(text.contains(
+        "-> False: netlab refuses 'cat /etc/passwd', which is not on its command list; \
+         no process was started"
+    ));
+    assert!(text.contains("-> returncode 0, stdout 6 bytes, stderr 0 bytes"));
 }

@@ -32,7 +32,24 @@ fn text<'a>(event: &'a Value, field: &str) -> &'a str {
 }
 
 fn blocked(event: &Value) -> bool {
-    event["blocked"].as_bool().unwrap()
+    event["outcome"] == "blocked"
+}
+
+/// The name of the errno a call raised (`ECONNRESET`), if it raised one.
+fn errno_name(event: &Value) -> Option<&str> {
+    event["error"]["errno_name"].as_str()
+}
+
+/// A kernel probe of a TCP state: of one lab socket (`server conn`), or in the TCP table.
+fn is_state_probe(event: &Value, socket: &str) -> bool {
+    event["probe"]["socket"] == socket
+        && event["probe"]["source"] == "TCP_INFO"
+        && event.get("tcp_state").is_some()
+}
+
+/// A look-up in the kernel's TCP table (sock_diag) for the pair (port, peer).
+fn is_table_probe(event: &Value) -> bool {
+    event["probe"]["source"] == "sock_diag"
 }
 
 /// Position of the first event at or after `from` that matches.
@@ -53,16 +70,16 @@ fn lab_03_empty_send_returns_0_and_both_recvs_block() {
     assert!(ev[empty]["error"].is_null());
 
     // Nothing reached the wire: the client's data counter did not move, the server's queue is empty.
-    let counters: Vec<&str> = ev
+    let counters: Vec<&Value> = ev
         .iter()
-        .filter(|e| text(e, "call").starts_with("client phone: data bytes sent"))
-        .map(|e| text(e, "result"))
+        .filter(|e| e["probe"]["socket"] == "client phone" && e.get("bytes").is_some())
+        .map(|e| &e["bytes"]["count"])
         .collect();
-    assert_eq!(counters[..2], ["5 bytes", "5 bytes"]);
+    assert_eq!(counters[..2], [5, 5]);
     let queue = find(&ev, empty, |e| {
-        e["call"] == "server conn: receive queue (FIONREAD)"
+        e["probe"]["socket"] == "server conn" && e["probe"]["source"] == "FIONREAD"
     });
-    assert_eq!(ev[queue]["result"], "0 bytes waiting");
+    assert_eq!(ev[queue]["queue"]["receive"], 0);
 
     // Both recvs after the empty send would block, the server's first.
     let server_recv = find(&ev, empty, |e| text(e, "call") == "data = conn.recv(1024)");
@@ -75,17 +92,17 @@ fn lab_03_empty_send_returns_0_and_both_recvs_block() {
 
     // Only those two calls block in the whole lab, and the fixed client's exchange works.
     assert_eq!(ev.iter().filter(|e| blocked(e)).count(), 2);
-    assert!(ev
-        .iter()
-        .any(|e| e["side"] == "client" && e["result"] == "b'HELLO AGAIN' (11 bytes)"));
+    assert!(ev.iter().any(|e| e["side"] == "client"
+        && e["result"] == "b'HELLO AGAIN'"
+        && e["bytes"]["count"] == 11));
     assert!(ev.iter().all(|e| e["error"].is_null()));
 }
 
 #[test]
 fn lab_04_recv_returns_empty_repeatedly_then_a_reset_raises_econnreset() {
     let ev = events("04");
-    let close_wait = find(&ev, 0, |e| e["result"] == "CLOSE_WAIT");
-    assert_eq!(ev[close_wait]["call"], "server conn: TCP state");
+    let close_wait = find(&ev, 0, |e| e["tcp_state"] == "CLOSE_WAIT");
+    assert!(is_state_probe(&ev[close_wait], "server conn"));
 
     // The spinning loop: recv returns b'' at once (never blocked), several times in a row.
     let mut empties = 0;
@@ -96,7 +113,7 @@ fn lab_04_recv_returns_empty_repeatedly_then_a_reset_raises_econnreset() {
         .map(|p| p + i + 1)
     {
         let call = text(&ev[next], "call");
-        if call == "data = conn.recv(1024)" && ev[next]["result"] == "b'' (0 bytes)" {
+        if call == "data = conn.recv(1024)" && ev[next]["result"] == "b''" {
             assert!(!blocked(&ev[next]));
             empties += 1;
         } else if call != "conn.send(b'')" {
@@ -112,17 +129,19 @@ fn lab_04_recv_returns_empty_repeatedly_then_a_reset_raises_econnreset() {
     let linger = find(&ev, 0, |e| {
         e["side"] == "client-2" && text(e, "call").contains("SO_LINGER")
     });
-    let torn_down = find(&ev, linger, |e| e["call"] == "server conn: TCP state");
-    assert_eq!(ev[torn_down]["result"], "CLOSE");
-    let reset = find(&ev, linger, |e| e["error"] == "ECONNRESET");
+    let torn_down = find(&ev, linger, |e| is_state_probe(e, "server conn"));
+    assert_eq!(ev[torn_down]["tcp_state"], "CLOSE");
+    let reset = find(&ev, linger, |e| errno_name(e) == Some("ECONNRESET"));
     assert_eq!(ev[reset]["side"], "server");
     assert_eq!(ev[reset]["call"], "data = conn.recv(1024)");
-    assert_eq!(ev[reset]["errno"], 104);
-    assert!(text(&ev[reset], "note").contains("WSAECONNRESET (10054)"));
+    assert_eq!(ev[reset]["error"]["errno"], 104);
+    assert!(ev[reset]["notes"]
+        .to_string()
+        .contains("WSAECONNRESET (10054)"));
 
     // The fixed loop survives both endings and goes back to accept(), which waits.
     let resets: Vec<usize> = (0..ev.len())
-        .filter(|&i| ev[i]["error"] == "ECONNRESET")
+        .filter(|&i| errno_name(&ev[i]) == Some("ECONNRESET"))
         .collect();
     assert_eq!(resets.len(), 2);
     let last = ev
@@ -143,8 +162,8 @@ fn lab_05_backlog_plus_one_established_and_the_rest_syn_sent() {
         .unwrap();
     let state_of = |client: usize| -> Vec<String> {
         ev.iter()
-            .filter(|e| e["call"] == format!("client-{client} phone: TCP state"))
-            .map(|e| text(e, "result").to_string())
+            .filter(|e| is_state_probe(e, &format!("client-{client} phone")))
+            .map(|e| text(e, "tcp_state").to_string())
             .collect()
     };
     let clients: Vec<usize> = (1..)
@@ -170,26 +189,31 @@ fn lab_05_backlog_plus_one_established_and_the_rest_syn_sent() {
         assert!(blocked(connect) && connect["error"].is_null());
     }
     // The kernel's accept queue: full at backlog + 1 before accepting, then drained to 0.
-    let queues: Vec<&str> = ev
+    let queues: Vec<(u64, u64)> = ev
         .iter()
-        .filter(|e| e["call"] == "server phone: accept queue")
-        .map(|e| text(e, "result"))
+        .filter(|e| e["probe"]["socket"] == "server phone" && e["queue"].get("accept").is_some())
+        .map(|e| {
+            (
+                e["queue"]["accept"].as_u64().unwrap(),
+                e["queue"]["accept_limit"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    let full = format!(
-        "{} connections waiting to be accepted (limit {backlog})",
-        backlog + 1
+    let backlog_u64 = backlog as u64;
+    assert!(
+        queues.contains(&(backlog_u64 + 1, backlog_u64)),
+        "{queues:?}"
     );
-    assert!(queues.contains(&full.as_str()), "{queues:?}");
-    assert!(queues.last().unwrap().starts_with("0 connections"));
+    assert_eq!(queues.last().unwrap().0, 0);
     let accepted = ev
         .iter()
         .filter(|e| text(e, "call").ends_with("accept()") && !blocked(e))
         .count();
     assert_eq!(accepted, backlog + 1);
     // The server's kernel has no entry for a client whose SYN was dropped.
-    assert!(ev.iter().any(|e| text(e, "call")
-        .starts_with("sock_diag (as ss -tan): connection ('127.0.0.1', PORT) to")
-        && e["result"] == "no such connection"));
+    assert!(ev
+        .iter()
+        .any(|e| is_table_probe(e) && e["port"] == "PORT" && e["tcp_state"].is_null()));
 }
 
 #[test]
@@ -212,25 +236,21 @@ fn lab_06_eaddrinuse_without_so_reuseaddr_on_both_sockets() {
         } else if let Some(addr) = call.strip_prefix("phone.bind(('127.0.0.1', ") {
             let port = addr.trim_end_matches("))").to_string();
             let port = if port == "0" {
-                let result = text(e, "result");
-                result[result.find("port ").unwrap() + 5..result.len() - 1].to_string()
+                text(e, "port").to_string()
             } else {
                 port
             };
             binds.push(Bind {
                 port,
                 reuse,
-                error: e["error"].as_str().map(str::to_string),
+                error: errno_name(e).map(str::to_string),
             });
         }
     }
     // Which ports have a TIME_WAIT on the server's end (server closed first).
     let server_time_wait = |port: &str| {
-        ev.iter().any(|e| {
-            text(e, "call").starts_with(&format!(
-                "sock_diag (as ss -tan): connection ('127.0.0.1', {port}) to"
-            )) && e["result"] == "TIME_WAIT"
-        })
+        ev.iter()
+            .any(|e| is_table_probe(e) && e["port"] == port && e["tcp_state"] == "TIME_WAIT")
     };
     // (old socket had it, new socket has it, server's end in TIME_WAIT) -> bind error
     let mut seen = Vec::new();
@@ -261,14 +281,18 @@ fn lab_06_eaddrinuse_without_so_reuseaddr_on_both_sockets() {
     // When the client closed first, the TIME_WAIT is on the client's end.
     let probes: Vec<String> = ev
         .iter()
-        .filter(|e| text(e, "call").starts_with("sock_diag (as ss -tan): "))
-        .map(|e| format!("{} -> {}", text(e, "call"), text(e, "result")))
+        .filter(|e| is_table_probe(e))
+        .map(|e| {
+            format!(
+                "{} to {} -> {}",
+                text(e, "port"),
+                text(e, "peer"),
+                text(e, "tcp_state")
+            )
+        })
         .collect();
     assert!(
-        probes.contains(
-            &"sock_diag (as ss -tan): connection ('127.0.0.1', CLIENT_PORT_4) to ('127.0.0.1', PORT_3) -> TIME_WAIT"
-                .to_string()
-        ),
+        probes.contains(&"CLIENT_PORT_4 to PORT_3 -> TIME_WAIT".to_string()),
         "{probes:#?}"
     );
 }
@@ -278,7 +302,7 @@ fn lab_06_eaddrinuse_without_so_reuseaddr_on_both_sockets() {
 /// CLOSE_WAIT, or in a note, does not count).
 #[test]
 fn labs_03_to_06_show_the_kernel_states_they_rely_on() {
-    const NONE: &str = "no such connection";
+    const NONE: &str = "none";
     let est = "ESTABLISHED";
     for (id, expected) in [
         ("03", vec![est, est]),
@@ -306,12 +330,8 @@ fn labs_03_to_06_show_the_kernel_states_they_rely_on() {
         let ev = events(id);
         let states: Vec<&str> = ev
             .iter()
-            .filter(|e| e["kind"] == "kernel")
-            .filter(|e| {
-                text(e, "call").ends_with("TCP state")
-                    || text(e, "call").starts_with("sock_diag (as ss -tan): connection ")
-            })
-            .map(|e| text(e, "result"))
+            .filter(|e| e["kind"] == "kernel" && e.get("tcp_state").is_some())
+            .map(|e| e["tcp_state"].as_str().unwrap_or(NONE))
             .collect();
         assert_eq!(states, expected, "lab {id}");
     }

@@ -44,24 +44,95 @@ fn check_snapshot(id: &'static str, lang: Lang) {
     });
 }
 
-/// `--format json`: one object per event per line, with the contract's fields, in order.
-fn check_json(id: &'static str) {
+/// The JSON lines' schema (docs/trace.schema.json), compiled once.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/trace.schema.json");
+        let text = std::fs::read_to_string(path).expect("docs/trace.schema.json is readable");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+    })
+}
+
+/// The JSON lines of a run in one language: every line valid against the schema, a
+/// lab_start first, a lab_end last, events numbered from 1 in between.
+fn json_lines(id: &'static str, lang: Lang) -> Vec<serde_json::Value> {
     let run = first_run(id);
-    let json = run.get().unwrap().render(Format::Json, Lang::En, false);
-    let mut expected_seq = 1;
-    for line in json.lines() {
-        let event: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("{id}: not JSON ({e}): {line}"));
-        for field in [
-            "lab", "seq", "side", "kind", "call", "result", "error", "errno", "note",
-        ] {
-            assert!(event.get(field).is_some(), "{id}: no {field} in {line}");
-        }
+    let json = run.get().unwrap().render(Format::Json, lang, false);
+    let records: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| {
+            let record = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{id}: not JSON ({e}): {line}"));
+            let errors: Vec<String> = schema()
+                .iter_errors(&record)
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{id} ({lang:?}): {line}\n{}",
+                errors.join("\n")
+            );
+            record
+        })
+        .collect();
+    assert_eq!(records[0]["record"], "lab_start", "{id}");
+    assert_eq!(records[0]["lang"], lang.code(), "{id}");
+    let end = records.last().unwrap();
+    assert_eq!(end["record"], "lab_end", "{id}");
+    assert_eq!(end["outcome"], "completed", "{id}");
+    assert_eq!(end["next"]["show"], format!("netlab show {id}"));
+    for (i, event) in records[1..records.len() - 1].iter().enumerate() {
+        assert_eq!(event["record"], "event", "{id}");
         assert_eq!(event["lab"], id);
-        assert_eq!(event["seq"], expected_seq, "{id}: seq out of order");
-        expected_seq += 1;
+        assert_eq!(event["seq"], i + 1, "{id}: seq out of order");
     }
-    assert!(expected_seq > 5, "{id}: too few events");
+    assert!(records.len() > 7, "{id}: too few events");
+    records
+}
+
+/// `--format json`: every line valid against the schema in both languages; the language
+/// only in titles, headings and notes; a value for every call line that shows one.
+fn check_json(id: &'static str) {
+    let en = json_lines(id, Lang::En);
+    let zh = json_lines(id, Lang::Zh);
+    let without_words = |record: &serde_json::Value| {
+        let mut record = record.clone();
+        for field in ["title", "section", "notes", "lang"] {
+            if let Some(object) = record.as_object_mut() {
+                object.remove(field);
+            }
+        }
+        record
+    };
+    for (en, zh) in en.iter().zip(&zh) {
+        assert_eq!(
+            without_words(en),
+            without_words(zh),
+            "{id}: the JSON differs by language"
+        );
+    }
+    let run = first_run(id);
+    for event in &run.get().unwrap().events {
+        if event.kind != netlab::event::Kind::Call {
+            continue;
+        }
+        if let netlab::event::Outcome::Returned(text) = &event.outcome {
+            let facts = &event.facts;
+            assert!(
+                text.is_empty() || facts.value.is_some() || facts.process.is_some(),
+                "{id}: line {} shows {:?} but its JSON has no result",
+                event.seq,
+                text.en
+            );
+        }
+        assert!(
+            event.facts.python.is_some(),
+            "{id}: line {} has no Python call",
+            event.seq
+        );
+    }
 }
 
 /// Colour is the renderer's own flag, never global state: with colour forced on for the

@@ -27,16 +27,15 @@ fn find(events: &[Value], pred: impl Fn(&Value) -> bool) -> (usize, &Value) {
         .expect("no such event")
 }
 
-/// The first number in a result such as `4096 bytes waiting`.
-fn number(result: &str) -> usize {
-    let digits: String = result
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("no number in {result:?}"))
+/// A count in the JSON (a number under `--raw`).
+fn number(count: &Value) -> usize {
+    count
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a number: {count}")) as usize
+}
+
+fn errno_name(event: &Value) -> Option<&str> {
+    event["error"]["errno_name"].as_str()
 }
 
 #[test]
@@ -44,47 +43,53 @@ fn lab_14_send_takes_part_and_sendall_finishes() {
     const MESSAGE: usize = 1 << 20;
     let raw = events("14", true);
     let (_, send) = find(&raw, |e| text(e, "call").starts_with("phone.send(b'x"));
-    let sent = number(text(send, "result"));
+    let sent = number(&send["bytes"]["count"]);
+    assert_eq!(text(send, "result"), sent.to_string());
     assert!(
         sent > 0 && sent < MESSAGE,
         "send() took {sent} of {MESSAGE}"
     );
     assert!(send["error"].is_null());
 
-    let queue = |what: &str| {
+    let queue = |source: &str, name: &str| {
         let (_, e) = find(&raw, |e| {
-            e["kind"] == "kernel" && text(e, "call").contains(what)
+            e["kind"] == "kernel" && e["probe"]["source"] == source
         });
-        number(text(e, "result"))
+        number(&e["queue"][name])
     };
-    let outq = queue("(SIOCOUTQ)");
-    let inq = queue("(FIONREAD)");
+    let outq = queue("SIOCOUTQ", "send_unacknowledged");
+    let inq = queue("FIONREAD", "receive");
     assert_eq!(inq + outq, sent, "queues {inq} + {outq} != sent {sent}");
-    assert_eq!(queue("(SIOCOUTQNSD)"), outq);
+    assert_eq!(queue("SIOCOUTQNSD", "send_untransmitted"), outq);
 
     let (blocked_at, blocked) = find(&raw, |e| text(e, "call").starts_with("phone.sendall("));
-    assert_eq!(blocked["blocked"], true);
+    assert_eq!(blocked["outcome"], "blocked");
+    assert_eq!(number(&blocked["bytes"]["of"]), MESSAGE - sent);
     let (read_at, read) = find(&raw, |e| text(e, "call").contains("MSG_WAITALL"));
-    assert!(text(read, "result").ends_with(&format!("({MESSAGE} bytes)")));
+    assert_eq!(number(&read["bytes"]["count"]), MESSAGE);
     let (done_at, done) = find(&raw, |e| {
-        text(e, "call").starts_with("phone.sendall(") && text(e, "call").contains("continued")
+        text(e, "call").starts_with("phone.sendall(") && e.get("continues").is_some()
     });
     assert!(blocked_at < read_at && read_at < done_at);
-    assert_eq!(done["blocked"], false);
-    assert_eq!(number(text(done, "result")), MESSAGE - sent);
+    assert_eq!(done["continues"], blocked["seq"]);
+    assert_eq!(done["outcome"], "returned");
+    assert_eq!(done["result"], "None");
+    assert_eq!(number(&done["bytes"]["count"]), MESSAGE - sent);
 
     // Default output names the machine-dependent figures.
     let named = events("14", false);
     let (_, send) = find(&named, |e| text(e, "call").starts_with("phone.send(b'x"));
     assert_eq!(send["result"], "SENT");
+    assert_eq!(send["bytes"]["count"], "SENT");
 }
 
 #[test]
 fn lab_15_connect_raises_and_connect_ex_returns_111() {
     let events = events("15", false);
     let (refused_at, refused) = find(&events, |e| text(e, "call").starts_with("phone.connect("));
-    assert_eq!(refused["error"], "ECONNREFUSED");
-    assert_eq!(refused["errno"], 111);
+    assert_eq!(errno_name(refused), Some("ECONNREFUSED"));
+    assert_eq!(refused["error"]["errno"], 111);
+    assert_eq!(refused["error"]["exception"], "ConnectionRefusedError");
     let results: Vec<(usize, &str, &Value)> = events
         .iter()
         .enumerate()
@@ -92,14 +97,18 @@ fn lab_15_connect_raises_and_connect_ex_returns_111() {
         .map(|(i, e)| (i, text(e, "result"), &e["error"]))
         .collect();
     assert_eq!(results.len(), 2);
-    assert_eq!(results[0].1, "111 (ECONNREFUSED)");
+    assert_eq!(results[0].1, "111");
+    assert_eq!(
+        events[results[0].0]["returned_errno"],
+        serde_json::json!({"errno": 111, "errno_name": "ECONNREFUSED"})
+    );
     assert!(results[0].2.is_null(), "connect_ex must not raise");
     assert_eq!(results[1].1, "0");
     assert!(refused_at < results[0].0);
     let (listen_at, _) = find(&events, |e| text(e, "call").starts_with("phone.listen("));
     assert!(results[0].0 < listen_at && listen_at < results[1].0);
-    let (_, pipe) = find(&events, |e| e["error"] == "EPIPE");
-    assert_eq!(pipe["errno"], 32);
+    let (_, pipe) = find(&events, |e| errno_name(e) == Some("EPIPE"));
+    assert_eq!(pipe["error"]["errno"], 32);
 }
 
 #[test]
@@ -109,7 +118,7 @@ fn lab_16_bind_fails_on_the_leftover_file_until_it_is_removed() {
         .iter()
         .enumerate()
         .filter(|(_, e)| text(e, "call").starts_with("server.bind('TMP/echo.sock')"))
-        .map(|(i, e)| (i, &e["error"]))
+        .map(|(i, e)| (i, &e["error"]["errno_name"]))
         .collect();
     assert_eq!(binds.len(), 3);
     assert!(binds[0].1.is_null());
@@ -119,21 +128,22 @@ fn lab_16_bind_fails_on_the_leftover_file_until_it_is_removed() {
     assert!(unlink["error"].is_null());
     assert!(binds[1].0 < unlink_at && unlink_at < binds[2].0);
 
-    let files: Vec<&str> = events
+    let files: Vec<&Value> = events
         .iter()
-        .filter(|e| text(e, "call") == "file 'TMP/echo.sock'")
-        .map(|e| text(e, "result"))
+        .filter(|e| e["file"]["path"] == "TMP/echo.sock")
+        .map(|e| &e["file"]["type"])
         .collect();
-    let socket = "a socket file (S_IFSOCK)";
+    let socket = &Value::from("socket");
     assert_eq!(
         files,
-        [socket, socket, "no such file (ENOENT)", socket],
+        [socket, socket, &Value::Null, socket],
         "after bind, after close, after unlink, after the new bind"
     );
     let (_, accepted) = find(&events, |e| text(e, "call").contains("accept()"));
-    assert_eq!(accepted["result"], "addr = ''");
+    assert_eq!(accepted["result"], "''");
     let (_, echoed) = find(&events, |e| text(e, "call") == "data = client.recv(1024)");
-    assert_eq!(echoed["result"], "b'HELLO OVER A FILE PATH' (22 bytes)");
-    let (_, stale) = find(&events, |e| e["error"] == "ECONNREFUSED");
+    assert_eq!(echoed["result"], "b'HELLO OVER A FILE PATH'");
+    assert_eq!(echoed["bytes"]["count"], 22);
+    let (_, stale) = find(&events, |e| errno_name(e) == Some("ECONNREFUSED"));
     assert_eq!(stale["call"], "client.connect('TMP/echo.sock')");
 }

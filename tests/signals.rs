@@ -24,9 +24,11 @@ fn entries(dir: &Path) -> Vec<String> {
 /// directory, sends `signal`, and checks the status and that TMPDIR is empty again.
 fn interrupt(lab: &str, file: &str, signal: Signal, status: i32) {
     let tmpdir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_netlab"))
         .args(["run", lab, "--pace", "200"])
         .env("TMPDIR", tmpdir.path())
+        .env("XDG_DATA_HOME", data.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -10,28 +10,31 @@ fn events(id: &str) -> Vec<Value> {
     lab::json_events(lab::find(id).unwrap(), TraceOptions::default()).unwrap()
 }
 
+/// The call in Python ("" for kernel lines).
 fn call(e: &Value) -> &str {
-    e["call"].as_str().unwrap()
+    e["call"].as_str().unwrap_or("")
 }
 
+/// The Python value returned ("" when none is shown).
 fn result(e: &Value) -> &str {
-    e["result"].as_str().unwrap()
+    e["result"].as_str().unwrap_or("")
 }
 
-/// The number in a result such as `981 bytes waiting` or `b'..' (1024 bytes)`.
-fn bytes_in(text: &str) -> usize {
-    let end = text.rfind(" bytes").unwrap();
-    let start = text[..end]
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |i| i + 1);
-    text[start..end].parse().unwrap()
+/// How many bytes a call or probe counted.
+fn bytes_in(e: &Value) -> u64 {
+    e["bytes"]["count"].as_u64().unwrap()
 }
 
-fn client_queue(events: &[Value]) -> Vec<usize> {
+/// FIONREAD on a lab socket (`server conn`): its receive queue, in bytes.
+fn queue_of(e: &Value, socket: &str) -> Option<u64> {
+    (e["probe"]["socket"] == socket && e["probe"]["source"] == "FIONREAD")
+        .then(|| e["queue"]["receive"].as_u64().unwrap())
+}
+
+fn client_queue(events: &[Value]) -> Vec<u64> {
     events
         .iter()
-        .filter(|e| call(e) == "client phone: receive queue (FIONREAD)")
-        .map(|e| bytes_in(result(e)))
+        .filter_map(|e| queue_of(e, "client phone"))
         .collect()
 }
 
@@ -47,15 +50,16 @@ fn lab_07_two_sends_come_out_of_one_recv() {
     assert_eq!(sends.len(), 2);
     let queue = events
         .iter()
-        .position(|e| call(e) == "server conn: receive queue (FIONREAD)")
+        .position(|e| queue_of(e, "server conn").is_some())
         .unwrap();
     let recv = events
         .iter()
         .position(|e| call(e) == "data = conn.recv(1024)")
         .unwrap();
     assert!(sends[1] < queue && queue < recv);
-    assert_eq!(result(&events[queue]), "10 bytes waiting");
-    assert_eq!(result(&events[recv]), "b'helloworld' (10 bytes)");
+    assert_eq!(queue_of(&events[queue], "server conn"), Some(10));
+    assert_eq!(result(&events[recv]), "b'helloworld'");
+    assert_eq!(bytes_in(&events[recv]), 10);
     // The only exceptions are the two huge recvs the lab ends with.
     assert!(events
         .iter()
@@ -65,24 +69,18 @@ fn lab_07_two_sends_come_out_of_one_recv() {
 #[test]
 fn lab_07_the_next_reply_carries_the_previous_tail() {
     let events = events("07");
-    let runs: Vec<&str> = events
+    let runs: Vec<&Value> = events
         .iter()
         .filter(|e| call(e).starts_with("res = subprocess.run("))
-        .map(result)
+        .map(|e| &e["process"])
         .collect();
-    assert_eq!(
-        runs,
-        [
-            "returncode 0, stdout 2005 bytes, stderr 0 bytes",
-            "returncode 0, stdout 6 bytes, stderr 0 bytes",
-            // The third run feeds the huge recvs at the end.
-            "returncode 0, stdout 2005 bytes, stderr 0 bytes"
-        ]
-    );
-    let replies: Vec<&str> = events
+    let run = |stdout: u64| serde_json::json!({"returncode": 0, "stdout_bytes": stdout, "stderr_bytes": 0});
+    // The third run feeds the huge recvs at the end.
+    assert_eq!(runs, [&run(2005), &run(6), &run(2005)]);
+    let replies: Vec<String> = events
         .iter()
         .filter(|e| call(e) == "cmd_res = phone.recv(1024)")
-        .map(result)
+        .map(|e| format!("{} ({} bytes)", result(e), bytes_in(e)))
         .collect();
     assert_eq!(replies.len(), 2);
     // The first reply is seq's head, cut in mid-line; the second starts where it stopped.
@@ -119,18 +117,22 @@ fn lab_07_shows_what_the_course_s_huge_recvs_raise() {
         "cmd_res = phone.recv(1024000000000000000000000)"
     );
     assert_eq!(
-        result(huge[0]),
+        huge[0]["error"]["python"],
         "OverflowError: Python int too large to convert to C ssize_t"
     );
-    assert_eq!(huge[0]["exception"], "OverflowError");
+    assert_eq!(huge[0]["error"]["exception"], "OverflowError");
     assert_eq!(call(huge[1]), "cmd_res = phone.recv(1024000000000000)");
-    assert_eq!(result(huge[1]), "MemoryError");
-    assert_eq!(huge[1]["error"], "MemoryError");
+    assert_eq!(huge[1]["error"]["python"], "MemoryError");
+    assert_eq!(huge[1]["error"]["exception"], "MemoryError");
+    assert!(huge[1]["error"]["errno"].is_null());
     let mem = events
         .iter()
-        .find(|e| call(e) == "/proc/meminfo: MemTotal")
+        .find(|e| e["probe"]["source"] == "/proc/meminfo")
         .unwrap();
-    assert_eq!(result(mem), "MEM_TOTAL kB");
+    assert_eq!(
+        mem["setting"],
+        serde_json::json!({"name": "MemTotal", "value": "MEM_TOTAL"})
+    );
     // Nothing was read: the client's queue holds the whole reply before and after.
     let queues = client_queue(&events);
     assert_eq!(queues[queues.len() - 2..], [2005, 2005]);
@@ -145,10 +147,10 @@ fn lab_08_every_reply_is_whole_and_nothing_is_left() {
         .map(result)
         .collect();
     assert_eq!(sizes, ["2005", "6"]);
-    let data: Vec<usize> = events
+    let data: Vec<u64> = events
         .iter()
         .filter(|e| call(e).starts_with("data ") && e["side"] == "client")
-        .map(|e| bytes_in(result(e)))
+        .map(bytes_in)
         .collect();
     assert_eq!(data, [1024, 981, 6]);
     assert_eq!(client_queue(&events), [2009, 0, 0]);
@@ -156,23 +158,15 @@ fn lab_08_every_reply_is_whole_and_nothing_is_left() {
     let header_reads: Vec<(&str, &str, bool)> = events
         .iter()
         .filter(|e| call(e).starts_with("header ") && e["side"] == "client")
-        .map(|e| (call(e), result(e), e["blocked"].as_bool().unwrap()))
+        .map(|e| (call(e), result(e), e["outcome"] == "blocked"))
         .collect();
     assert_eq!(
         header_reads,
         [
-            (
-                "header = phone.recv(4)",
-                "b'\\xd5\\x07\\x00\\x00' (4 bytes)",
-                false
-            ),
-            ("header = phone.recv(4)", "b'\\x06\\x00' (2 bytes)", false),
-            (
-                "header += phone.recv(2)",
-                "blocks (still waiting after 200 ms; netlab stops watching here)",
-                true
-            ),
-            ("header += phone.recv(2)", "b'\\x00\\x00' (2 bytes)", false),
+            ("header = phone.recv(4)", "b'\\xd5\\x07\\x00\\x00'", false),
+            ("header = phone.recv(4)", "b'\\x06\\x00'", false),
+            ("header += phone.recv(2)", "", true),
+            ("header += phone.recv(2)", "b'\\x00\\x00'", false),
         ]
     );
     let misread = events
@@ -180,10 +174,7 @@ fn lab_08_every_reply_is_whole_and_nothing_is_left() {
         .find(|e| call(e) == "total_size = struct.unpack('i', b'\\x00\\x00\\x07\\xd5')[0]")
         .unwrap();
     assert_eq!(result(misread), "-720961536");
-    assert!(misread["note"]
-        .as_str()
-        .unwrap()
-        .contains("cannot be negative"));
+    assert!(misread["notes"].to_string().contains("cannot be negative"));
 }
 
 #[test]

@@ -11,61 +11,77 @@ use netlab::lab::{self, Format, Lab, RunError};
 use netlab::prelude::*;
 use netlab::trace::TraceOptions;
 
+/// A lab's event records as `--format json` prints them.
+fn events(id: &str) -> Vec<serde_json::Value> {
+    lab::json_events(lab::find(id).unwrap(), TraceOptions::default()).unwrap()
+}
+
+/// The TCP states the kernel showed for one lab socket (`server conn`).
+fn states_of(events: &[serde_json::Value], socket: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["probe"]["socket"] == socket && e["probe"]["source"] == "TCP_INFO")
+        .filter_map(|e| e["tcp_state"].as_str().map(str::to_string))
+        .collect()
+}
+
 #[test]
 fn lab_01_shows_the_kernel_states_it_teaches() {
-    let lab = lab::find("01").unwrap();
-    let json = lab::render_to_string(lab, Lang::En, Format::Json).unwrap();
-    let events: Vec<serde_json::Value> = json
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let result_of = |call: &str| -> Vec<String> {
+    let events = events("01");
+    let result_of = |call: &str| -> Vec<&serde_json::Value> {
         events
             .iter()
-            .filter(|e| e["call"].as_str().unwrap().contains(call))
-            .map(|e| e["result"].as_str().unwrap().to_string())
+            .filter(|e| e["call"].as_str().is_some_and(|c| c.contains(call)))
             .collect()
     };
-    assert_eq!(result_of("server phone: TCP state"), ["LISTEN"]);
-    assert_eq!(result_of("client phone: TCP state"), ["ESTABLISHED"]);
+    assert_eq!(states_of(&events, "server phone"), ["LISTEN"]);
+    assert_eq!(states_of(&events, "client phone"), ["ESTABLISHED"]);
     assert_eq!(
-        result_of("server conn: TCP state"),
+        states_of(&events, "server conn"),
         ["ESTABLISHED", "CLOSE_WAIT"]
     );
-    assert_eq!(result_of("sock_diag (as ss -tan): "), ["TIME_WAIT"]);
+    let table: Vec<_> = events
+        .iter()
+        .filter(|e| e["probe"]["source"] == "sock_diag")
+        .map(|e| (&e["tcp_state"], &e["port"], &e["peer"]))
+        .collect();
     assert_eq!(
-        result_of("accept()"),
-        ["addr = ('127.0.0.1', CLIENT_PORT_1)"]
+        table,
+        [(&"TIME_WAIT".into(), &"CLIENT_PORT_1".into(), &"PORT".into())]
     );
-    assert_eq!(result_of("conn.recv(1024)"), ["b'hello netlab' (12 bytes)"]);
+    let accept = result_of("accept()");
+    assert_eq!(accept[0]["result"], "('127.0.0.1', CLIENT_PORT_1)");
+    assert_eq!(accept[0]["peer"], "CLIENT_PORT_1");
+    let recv = result_of("conn.recv(1024)");
+    assert_eq!(recv[0]["result"], "b'hello netlab'");
+    assert_eq!(recv[0]["bytes"]["count"], 12);
+    let bind = result_of("phone.bind(");
+    assert_eq!(
+        (&bind[0]["result"], &bind[0]["port"]),
+        (&"None".into(), &"PORT".into())
+    );
     assert!(events.iter().all(|e| e["error"].is_null()));
 }
 
 #[test]
 fn lab_02_second_caller_waits_in_the_accept_queue() {
-    let lab = lab::find("02").unwrap();
-    let json = lab::render_to_string(lab, Lang::En, Format::Json).unwrap();
-    let events: Vec<serde_json::Value> = json
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = events("02");
     let position =
         |pred: &dyn Fn(&serde_json::Value) -> bool| events.iter().position(pred).unwrap();
-    let second_connected =
-        position(&|e| e["side"] == "client-2" && e["call"].as_str().unwrap().contains("connect("));
-    let queued = position(&|e| {
-        e["call"] == "server phone: accept queue" && e["result"].as_str().unwrap().starts_with("1 ")
+    let second_connected = position(&|e| {
+        e["side"] == "client-2" && e["call"].as_str().is_some_and(|c| c.contains("connect("))
     });
+    let queued = position(&|e| e["probe"]["socket"] == "server phone" && e["queue"]["accept"] == 1);
     let first_hangs_up = position(&|e| e["side"] == "client" && e["call"] == "phone.close()");
-    let accepted_second = position(&|e| e["result"] == "addr = ('127.0.0.1', CLIENT_PORT_2)");
+    let accepted_second = position(&|e| e["result"] == "('127.0.0.1', CLIENT_PORT_2)");
     assert!(
         events[second_connected]["error"].is_null()
-            && !events[second_connected]["blocked"].as_bool().unwrap()
+            && events[second_connected]["outcome"] == "returned"
     );
     assert!(
         second_connected < queued && queued < first_hangs_up && first_hangs_up < accepted_second
     );
-    assert_eq!(events[second_connected + 1]["result"], "ESTABLISHED");
+    assert_eq!(events[second_connected + 1]["tcp_state"], "ESTABLISHED");
 }
 
 /// A lab whose notes describe a TCP state the kernel will not show: the server's end of a

@@ -1,6 +1,10 @@
 //! The command line's shape: subcommands, their flags, and the values flags take.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::lab_arg::LabParser;
 
 /// Run the socket course's labs on real kernel sockets and see, line by line, what each side
 /// and the kernel did.
@@ -10,9 +14,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "Examples:\n  netlab list\n  netlab run 07-sticky-packet\n  netlab run 7 --lang zh --step\n  netlab run 7 --format json\n  netlab verify --all"
 )]
 pub struct Cli {
-    /// Language of notes and lessons
-    #[arg(long, global = true, value_enum, default_value_t = LangArg::En)]
-    pub lang: LangArg,
+    /// Language of notes, lessons and messages [default: from NETLAB_LANG, LC_ALL,
+    /// LC_MESSAGES or LANG; zh_* gives zh, else en]
+    #[arg(long, global = true, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Neither read nor record which labs ran and verified on this machine
+    #[arg(long, global = true)]
+    pub no_progress: bool,
     #[command(flatten)]
     pub before_run: BeforeRun,
     #[command(subcommand)]
@@ -55,16 +63,25 @@ pub enum Command {
     /// Print a lab's lesson text
     Show {
         /// Lab id, number or name
+        #[arg(value_parser = LabParser, hide_possible_values = true)]
         lab: String,
     },
     /// Run a lab and compare its trace with the published snapshot
     Verify {
         /// Lab id, number or name
         #[arg(required_unless_present = "all", conflicts_with = "all")]
+        #[arg(value_parser = LabParser, hide_possible_values = true)]
         lab: Option<String>,
         /// Verify every lab
         #[arg(long)]
         all: bool,
+        /// Compare with the .snap files in DIR [default: snapshots/ of the netlab project
+        /// around the current directory, else the copies built into netlab]
+        #[arg(long, value_name = "DIR")]
+        snapshots: Option<PathBuf>,
+        /// Compare a saved `netlab run` output (plain text or .snap) instead of running the lab
+        #[arg(long, value_name = "FILE", conflicts_with = "all")]
+        file: Option<PathBuf>,
     },
     /// Print a shell completion script
     Completions {
@@ -75,8 +92,9 @@ pub enum Command {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Lab id, number or name: 07-sticky-packet, 07, 7 or sticky-packet
+    /// Lab id, number or name: 07-sticky-packet, 07, 7, sticky-packet or sticky
     #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(value_parser = LabParser, hide_possible_values = true)]
     pub lab: Option<String>,
     /// Run every lab, in order
     #[arg(long)]
@@ -115,4 +133,13 @@ pub enum FormatArg {
 pub enum LangArg {
     En,
     Zh,
+}
+
+impl From<LangArg> for netlab::event::Lang {
+    fn from(lang: LangArg) -> Self {
+        match lang {
+            LangArg::En => netlab::event::Lang::En,
+            LangArg::Zh => netlab::event::Lang::Zh,
+        }
+    }
 }

@@ -2,15 +2,23 @@
 //! failure is reported, how LAB is resolved).
 
 pub mod args;
+pub mod completions;
+mod lab_arg;
+pub mod language;
 pub mod lessons;
+mod markdown;
 pub mod pacing;
+pub mod progress;
 pub mod run;
+pub mod usage;
 pub mod verify;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use netlab::event::Lang;
 use netlab::lab::{self, Lab};
+use netlab::phrases;
 
 /// Exit status for a usage error: a wrong LAB, a flag where it does not belong.
 pub const USAGE: u8 = 2;
@@ -23,13 +31,26 @@ pub enum Failure {
     Output(#[from] io::Error),
 }
 
+impl Failure {
+    /// The one-line message, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            Failure::Output(err) => phrases::OUTPUT_FAILED.fill(lang, &[("err", err)]),
+        }
+    }
+}
+
 /// One line on stderr. If stderr itself is gone there is no one left to tell.
 pub fn complain(message: impl std::fmt::Display) {
     let _ = writeln!(io::stderr(), "netlab: {message}");
 }
 
 /// Resolves LAB (or --all); a wrong LAB is one line on stderr and exit status 2.
-pub fn labs(query: Option<&str>, all: bool) -> Result<&'static [&'static Lab], ExitCode> {
+pub fn labs(
+    query: Option<&str>,
+    all: bool,
+    lang: Lang,
+) -> Result<&'static [&'static Lab], ExitCode> {
     if all {
         return Ok(lab::all());
     }
@@ -40,7 +61,7 @@ pub fn labs(query: Option<&str>, all: bool) -> Result<&'static [&'static Lab], E
             Ok(&all[at..=at])
         }
         Err(err) => {
-            complain(err);
+            complain(err.message(lang));
             Err(ExitCode::from(USAGE))
         }
     }

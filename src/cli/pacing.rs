@@ -3,8 +3,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
-use netlab::event::{Event, Text};
-use netlab::render::Sink;
+use netlab::event::{Event, Lang, Text};
+use netlab::phrases;
+use netlab::render::{LabEnd, Sink};
 
 /// `--step` and `--pace`: pauses between events, for a live demo. They gate the engine
 /// itself: the next socket call happens only after the pause.
@@ -12,6 +13,8 @@ use netlab::render::Sink;
 pub struct Pacing {
     pub step: bool,
     pub pause: Option<Duration>,
+    /// The language of the `--step` hint.
+    pub lang: Lang,
 }
 
 impl Pacing {
@@ -37,7 +40,8 @@ struct Paced {
 impl Sink for Paced {
     fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()> {
         if self.pacing.step && io::stdin().is_terminal() {
-            let _ = writeln!(io::stderr(), "(--step: press Enter for each next event)");
+            let hint = phrases::STEP_HINT.get(self.pacing.lang);
+            let _ = writeln!(io::stderr(), "{hint}");
         }
         self.inner.lab_start(id, title)
     }
@@ -56,7 +60,7 @@ impl Sink for Paced {
         self.inner.event(event)
     }
 
-    fn lab_end(&mut self, id: &str) -> io::Result<()> {
-        self.inner.lab_end(id)
+    fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {
+        self.inner.lab_end(end)
     }
 }

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use netlab::event::Lang;
 use netlab::lab::{self, Format, Lab, RunError};
+use netlab::phrases;
 use netlab::trace::TraceOptions;
 
 use super::args::{BeforeRun, ColorWhen, FormatArg, RunArgs};
 use super::pacing::Pacing;
+use super::progress::Progress;
 use super::{complain, Failure};
 
 /// How `run` shows its labs.
@@ -40,13 +42,14 @@ impl Show {
             pacing: Pacing {
                 step: args.step,
                 pause: args.pace.map(Duration::from_millis),
+                lang,
             },
         }
     }
 }
 
 /// Colour only on a terminal, never with NO_COLOR (non-empty) or `--color never`.
-fn use_color(when: ColorWhen) -> bool {
+pub fn use_color(when: ColorWhen) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -63,7 +66,9 @@ pub fn run_labs(
     out: &mut impl Write,
     labs: &[&'static Lab],
     show: &Show,
+    progress: &Progress,
 ) -> Result<ExitCode, Failure> {
+    let lang = show.options.lang;
     let mut stopped = Vec::new();
     for (i, lab) in labs.iter().enumerate() {
         if i > 0 && show.format == Format::Text {
@@ -77,10 +82,10 @@ pub fn run_labs(
             Box::new(io::stdout().lock()),
         );
         match lab::run_with_sink(lab, show.options, show.pacing.wrap(sink)) {
-            Ok(()) => {}
+            Ok(()) => progress.ran(lab.id),
             Err(RunError::Output(err)) => return Err(err.into()),
             Err(err @ RunError::Lab(..)) => {
-                complain(&err);
+                complain(run_error_message(&err, lang));
                 stopped.push(lab.id);
             }
         }
@@ -89,12 +94,25 @@ pub fn run_labs(
         return Ok(ExitCode::SUCCESS);
     }
     if labs.len() > 1 {
-        complain(format_args!(
-            "{} of {} labs stopped early: {}",
-            stopped.len(),
-            labs.len(),
-            stopped.join(", ")
+        complain(phrases::LABS_STOPPED.fill(
+            lang,
+            &[
+                ("count", &stopped.len()),
+                ("total", &labs.len()),
+                ("ids", &stopped.join(", ")),
+            ],
         ));
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// Why a run did not complete, in `lang` (the kernel's or Python's words inside stay as
+/// they are).
+pub fn run_error_message(err: &RunError, lang: Lang) -> String {
+    match err {
+        RunError::Lab(id, reason) => {
+            phrases::LAB_STOPPED.fill(lang, &[("id", id), ("reason", reason)])
+        }
+        RunError::Output(err) => phrases::OUTPUT_FAILED.fill(lang, &[("err", err)]),
+    }
 }

@@ -8,12 +8,30 @@ use crate::event::{Event, Text};
 mod json;
 mod text;
 
-pub use json::{event_json, JsonRenderer};
+pub use json::{event_json, JsonRenderer, JSON_VERSION};
 pub use text::TextRenderer;
 
 /// Where a lab's events go.
 pub trait Sink {
     fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()>;
     fn event(&mut self, event: &Event) -> io::Result<()>;
-    fn lab_end(&mut self, id: &str) -> io::Result<()>;
+    fn lab_end(&mut self, end: &LabEnd) -> io::Result<()>;
+}
+
+/// How a lab's run ended, and where a student goes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabEnd {
+    /// The lab's id.
+    pub id: &'static str,
+    /// None when the lab ran to its end; else why it stopped (netlab's diagnostic, in
+    /// English, the same in every language).
+    pub stopped: Option<String>,
+    /// The next lab's id, None after the last lab.
+    pub next: Option<&'static str>,
+}
+
+impl LabEnd {
+    pub fn completed(&self) -> bool {
+        self.stopped.is_none()
+    }
 }

@@ -4,8 +4,9 @@ use std::io::{self, Write};
 
 use colored::{Color, ColoredString, Colorize};
 
-use super::Sink;
+use super::{LabEnd, Sink};
 use crate::event::{Event, Kind, Lang, Outcome, Text};
+use crate::phrases;
 
 /// Width of the side column: `client-2` is the longest side name labs use.
 const SIDE_WIDTH: usize = 8;
@@ -86,7 +87,16 @@ impl<W: Write> Sink for TextRenderer<W> {
         self.out.flush()
     }
 
-    fn lab_end(&mut self, _id: &str) -> io::Result<()> {
+    /// A trace that ran to its end closes with the next step: the next lab's command and
+    /// this lab's lesson.
+    fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {
+        if end.completed() {
+            writeln!(self.out)?;
+            for line in phrases::next_steps(end.id, end.next) {
+                let line = self.paint(line.get(self.lang), |s| s.bold());
+                writeln!(self.out, "{line}")?;
+            }
+        }
         self.out.flush()
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use rustix::net::RecvFlags;
 use socket2::{Domain, Socket, Type};
 
-use crate::event::{Kind, Outcome, Text};
+use crate::event::{ByteFacts, Count, Facts, Kind, Outcome, Text};
 use crate::names::PortRole;
 use crate::phrases;
 use crate::pyrepr;
@@ -96,8 +96,26 @@ impl Side {
         &self.registry
     }
 
+    /// Records a program's call, written in Python. A result that reads the same in both
+    /// languages is the Python value itself; a call whose line explains its value in words
+    /// states the value with [`Side::facts`].
     pub(crate) fn record(&self, call: String, outcome: Outcome) {
-        self.record_text(Text::same(call), outcome);
+        let value = match &outcome {
+            Outcome::Returned(text) if text.en == text.zh && !text.en.is_empty() => {
+                Some(text.en.to_string())
+            }
+            _ => None,
+        };
+        self.record_text(Text::same(call.as_str()), outcome);
+        self.facts(|f| {
+            f.python = Some(call);
+            f.value = value;
+        });
+    }
+
+    /// Adds to the data of the line just recorded (see [`Facts`]).
+    pub(crate) fn facts(&self, add: impl FnOnce(&mut Facts)) {
+        self.recorder.facts(add);
     }
 
     pub(crate) fn record_text(&self, call: Text, outcome: Outcome) {
@@ -108,12 +126,17 @@ impl Side {
     pub(crate) fn raise(&self, call: String, err: io::Error) -> io::Error {
         let outcome = match crate::errno::of(&err) {
             Some(errno) => Outcome::Raised(errno),
-            None if is_unix_path_too_long(&err) => {
-                Outcome::Returned(Text::same("OSError: AF_UNIX path too long"))
-            }
+            None if is_unix_path_too_long(&err) => Outcome::RaisedPython(
+                crate::event::PyException::new("OSError", "AF_UNIX path too long"),
+            ),
             None => Outcome::Returned(Text::same(format!("error: {err}"))),
         };
+        let python_error = matches!(outcome, Outcome::Returned(_));
         self.record(call, outcome);
+        if python_error {
+            // Not a Python value: netlab's own words about an error Python has no name for.
+            self.facts(|f| f.value = None);
+        }
         err
     }
 
@@ -213,6 +236,11 @@ impl Sock {
     /// How an address shows in this trace (named ports, named temp dirs).
     pub fn show_addr(&self, addr: &Addr) -> String {
         self.registry().show_addr(addr)
+    }
+
+    /// An address's port as the trace names it (`PORT`, `CLIENT_PORT_1`); None for a path.
+    fn port_name(&self, addr: &Addr) -> Option<String> {
+        addr.port().map(|port| self.registry().port(port))
     }
 
     /// Reads the kernel's view of our addresses into the register; names a new local port.
@@ -325,11 +353,20 @@ impl Sock {
             return Err(self.side.raise(call, err));
         }
         self.refresh_addrs(PortRole::Bound, addr.port() == Some(0));
-        let result = match (addr.port(), self.local_addr()?.port()) {
+        let local = self.local_addr()?;
+        let result = match (addr.port(), local.port()) {
             (Some(0), Some(port)) => phrases::kernel_chose_port(&self.registry().port(port)),
             _ => Text::same(""),
         };
+        let shows_none = !result.is_empty();
         self.returned(call, result);
+        let port = self.port_name(&local);
+        self.side.facts(|f| {
+            if shows_none {
+                f.value = Some("None".into());
+            }
+            f.port = port;
+        });
         Ok(())
     }
 
@@ -361,8 +398,13 @@ impl Sock {
                 socket.set_nonblocking(true)?;
                 let peer = Addr::from_sockaddr(&peer);
                 let conn = Sock::adopt(self.side.clone(), conn_var, self.proto, socket);
-                let shown = format!("addr = {}", self.show_addr(&peer));
-                self.returned(call, Text::same(shown));
+                let addr = self.show_addr(&peer);
+                self.returned(call, Text::same(format!("addr = {addr}")));
+                let peer_port = self.port_name(&peer);
+                self.side.facts(|f| {
+                    f.value = Some(addr);
+                    f.peer = peer_port;
+                });
                 Ok((conn, peer))
             }
             Err(err) => Err(self.side.raise(call, err)),
@@ -375,7 +417,9 @@ impl Sock {
         match self.connect_inner(addr) {
             Ok(()) => {
                 let result = self.connected_result();
+                let shows_none = !result.is_empty();
                 self.returned(call, result);
+                self.connect_facts(addr, shows_none);
                 Ok(())
             }
             Err(err) if is_blocked(&err) => {
@@ -383,10 +427,25 @@ impl Sock {
                 // lab can point at this half-open end (CLIENT_PORT_N) in /proc/net/tcp.
                 self.refresh_addrs(PortRole::Ephemeral, true);
                 let ms = wait::BLOCKED.as_millis();
-                Err(self.blocked(call, phrases::connect_blocks(ms)))
+                let err = self.blocked(call, phrases::connect_blocks(ms));
+                self.connect_facts(addr, false);
+                Err(err)
             }
             Err(err) => Err(self.side.raise(call, err)),
         }
+    }
+
+    /// A connect's ports as data: this end's (the kernel's choice) and the one called.
+    fn connect_facts(&self, target: &Addr, shows_none: bool) {
+        let port = self.local_addr().ok().and_then(|a| self.port_name(&a));
+        let peer = self.port_name(target);
+        self.side.facts(|f| {
+            if shows_none {
+                f.value = Some("None".into());
+            }
+            f.port = port;
+            f.peer = peer;
+        });
     }
 
     /// `connect_ex(addr)`: returns the errno (0 on success) instead of raising.
@@ -405,6 +464,10 @@ impl Sock {
                         None => errno.number.to_string(),
                     };
                     self.returned(call, Text::same(shown));
+                    self.side.facts(|f| {
+                        f.value = Some(errno.number.to_string());
+                        f.errno_value = Some((errno.number, errno.symbol));
+                    });
                     Ok(errno.number)
                 }
                 None => Err(self.side.raise(call, err)),
@@ -503,9 +566,15 @@ impl Sock {
                         return Err(self.side.raise(call, err));
                     }
                     if !self.wait_ready(sys::Ready::OUT, wait::BLOCKED)? {
-                        let sent = self.recorder().figure(sent);
-                        let text = phrases::send_blocks(&sent, data.len());
-                        return Err(self.blocked(call, text));
+                        let shown = self.recorder().figure(sent);
+                        let text = phrases::send_blocks(&shown, data.len());
+                        let err = self.blocked(call, text);
+                        self.side.facts(|f| {
+                            let mut bytes = ByteFacts::new(Count::shown(&shown), None);
+                            bytes.of = Some(data.len() as u64);
+                            f.bytes = Some(bytes);
+                        });
+                        return Err(err);
                     }
                 }
                 Err(err) => return Err(self.side.raise(call, err)),
@@ -515,9 +584,15 @@ impl Sock {
         let result = if all {
             phrases::sendall_returned(&shown)
         } else {
-            Text::same(shown)
+            Text::same(shown.as_str())
         };
         self.returned(call, result);
+        self.side.facts(|f| {
+            if all {
+                f.value = Some("None".into());
+            }
+            f.bytes = Some(ByteFacts::new(Count::shown(&shown), None));
+        });
         Ok(sent)
     }
 
@@ -555,8 +630,7 @@ impl Sock {
                         r.datagrams_received += 1;
                     }
                 });
-                let result = self.received_text(&data);
-                self.returned(call, result);
+                self.returned_bytes(call, &data);
                 Ok(data)
             }
             Err(err) => Err(self.side.raise(call, err)),
@@ -574,11 +648,16 @@ impl Sock {
         })
     }
 
-    /// `b'...' (n bytes)`: what a recv returned; n is a figure `Trace::named` can name.
-    fn received_text(&self, data: &[u8]) -> Text {
-        let shown = pyrepr::bytes_preview(data, PREVIEW_BYTES);
+    /// Records a recv that returned `data`: `b'...' (n bytes)`, n being a figure
+    /// `Trace::named` can name.
+    fn returned_bytes(&self, call: String, data: &[u8]) {
+        let literal = pyrepr::bytes_preview(data, PREVIEW_BYTES);
         let n = self.recorder().figure(data.len());
-        phrases::bytes_with_length(&shown, &n)
+        self.returned(call, phrases::bytes_with_length(&literal, &n));
+        self.side.facts(|f| {
+            f.bytes = Some(ByteFacts::new(Count::shown(&n), Some(literal.clone())));
+            f.value = Some(literal);
+        });
     }
 
     /// `sendto(data, addr)`: one datagram.
@@ -602,6 +681,11 @@ impl Sock {
                     self.registry().update(dest, |r| r.datagrams_expected += 1);
                 }
                 self.returned(call, Text::same(n.to_string()));
+                let peer = self.port_name(addr);
+                self.side.facts(|f| {
+                    f.bytes = Some(ByteFacts::new(Count::Number(n as u64), None));
+                    f.peer = peer;
+                });
                 Ok(n)
             }
             Err(err) => Err(self.side.raise(call, err)),
@@ -630,12 +714,17 @@ impl Sock {
                 self.registry()
                     .update(self.id, |r| r.datagrams_received += 1);
                 let from = from.map_or(Addr::Unnamed, Addr::Inet);
-                let pair = format!(
-                    "({}, {})",
-                    pyrepr::bytes_preview(&buf, PREVIEW_BYTES),
-                    self.show_addr(&from)
-                );
+                let literal = pyrepr::bytes_preview(&buf, PREVIEW_BYTES);
+                let pair = format!("({literal}, {})", self.show_addr(&from));
                 self.returned(call, phrases::datagram_received(&pair, n, full_len));
+                let peer = self.port_name(&from);
+                self.side.facts(|f| {
+                    let mut bytes = ByteFacts::new(Count::Number(n as u64), Some(literal));
+                    bytes.of = (full_len > n).then_some(full_len as u64);
+                    f.bytes = Some(bytes);
+                    f.value = Some(pair);
+                    f.peer = peer;
+                });
                 Ok((buf, from))
             }
             Err(err) => Err(self.side.raise(call, err)),

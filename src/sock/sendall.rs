@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::settle::Due;
 use super::{blocked_error, wait, Sock, PREVIEW_BYTES};
-use crate::event::Outcome;
+use crate::event::{ByteFacts, Count, Outcome};
 use crate::phrases;
 use crate::pyrepr;
 use rustix::net::RecvFlags;
@@ -47,11 +47,17 @@ impl Sock {
         if sending.run(wait::BLOCKED)? {
             let shown = self.recorder().figure(data.len());
             self.returned(sending.call.clone(), phrases::sendall_returned(&shown));
+            self.side.facts(|f| {
+                f.value = Some("None".into());
+                f.bytes = Some(ByteFacts::new(Count::shown(&shown), None));
+            });
         } else {
             let taken = self.recorder().figure(sending.taken);
             let text = phrases::sendall_blocks(&taken);
             self.side
                 .record(sending.call.clone(), Outcome::Blocked(text));
+            self.side
+                .facts(|f| f.bytes = Some(taken_of(&taken, data.len())));
             sending.blocked_at = Some(self.recorder().last_seq());
         }
         Ok(sending)
@@ -103,12 +109,13 @@ impl Sock {
             };
             if last_progress.elapsed() >= limit {
                 let shown = self.recorder().figure(data.len());
-                return Err(self.blocked(call, phrases::waitall_blocks(&shown, n)));
+                let err = self.blocked(call, phrases::waitall_blocks(&shown, n));
+                self.side.facts(|f| f.bytes = Some(taken_of(&shown, n)));
+                return Err(err);
             }
             self.wait_ready(Ready::IN | Ready::RDHUP, Duration::from_millis(1))?;
         }
-        let result = self.received_text(&data);
-        self.returned(call, result);
+        self.returned_bytes(call, &data);
         Ok(data)
     }
 }
@@ -186,10 +193,28 @@ impl SendAll<'_> {
             Outcome::Blocked(phrases::sendall_still_blocks(&shown))
         };
         sock.side.record_text(call, outcome);
+        let python = self.call.clone();
+        sock.side.facts(|f| {
+            f.python = Some(python);
+            f.continues = Some(line);
+            if done {
+                f.value = Some("None".into());
+                f.bytes = Some(ByteFacts::new(Count::shown(&shown), None));
+            } else {
+                f.bytes = Some(taken_of(&shown, self.data.len()));
+            }
+        });
         if done {
             Ok(self.taken)
         } else {
             Err(blocked_error())
         }
     }
+}
+
+/// `count` bytes (a figure as shown) of `of`: how far a blocked call got.
+fn taken_of(count: &str, of: usize) -> ByteFacts {
+    let mut bytes = ByteFacts::new(Count::shown(count), None);
+    bytes.of = Some(of as u64);
+    bytes
 }
