@@ -253,6 +253,7 @@ impl Kernel {
     /// has arrived. For UDP the kernel tells the size of the next datagram only (0 also when
     /// that datagram is empty or nothing waits), and the line says so.
     pub fn recv_queue(&self, sock: &Sock) -> io::Result<usize> {
+        self.recorder.begin();
         sock.settle();
         let n = sys::recv_queue(sock.borrowed_fd())?;
         let shown = self.recorder.figure(n);
@@ -269,6 +270,7 @@ impl Kernel {
     /// peer is in this lab, first waits (bounded) until it has acknowledged every byte that
     /// reached it, so the figure does not depend on when its delayed ACK goes out.
     pub fn send_queue(&self, sock: &Sock) -> io::Result<usize> {
+        self.recorder.begin();
         sock.settle_acks();
         let n = sys::send_queue(sock.borrowed_fd())?;
         let shown = self.recorder.figure(n);
@@ -282,6 +284,7 @@ impl Kernel {
     /// Bytes in `sock`'s send queue that were not even transmitted yet (`SIOCOUTQNSD`): the
     /// peer's receive window has no room for them. Settles like [`Kernel::send_queue`].
     pub fn unsent_queue(&self, sock: &Sock) -> io::Result<usize> {
+        self.recorder.begin();
         sock.settle_acks();
         let n = sys::unsent(sock.borrowed_fd())?;
         let shown = self.recorder.figure(n);
@@ -295,6 +298,7 @@ impl Kernel {
     /// `sock`'s TCP state (`TCP_INFO`), after in-flight FIN/RST from in-process peers arrived.
     /// The line shows what the kernel says; anything but `expected` stops the lab.
     pub fn tcp_state(&self, sock: &Sock, expected: TcpState) -> Result<(), ProbeError> {
+        self.recorder.begin();
         sock.settle();
         let info = sys::tcp_info(sock.borrowed_fd())?;
         let state = TcpState::from_kernel(info.state)
@@ -310,6 +314,7 @@ impl Kernel {
 
     /// A listening socket's accept queue: (connections waiting, limit).
     pub fn accept_queue(&self, listener: &Sock) -> io::Result<(u32, u32)> {
+        self.recorder.begin();
         let info = sys::tcp_info(listener.borrowed_fd())?;
         let (waiting, max) = (info.accept_queue, info.accept_queue_max);
         self.record(
@@ -330,6 +335,7 @@ impl Kernel {
         remote: &Addr,
         expected: Option<TcpState>,
     ) -> Result<(), ProbeError> {
+        self.recorder.begin();
         let read = || -> io::Result<(Option<TcpState>, TcpTableSource)> {
             let (entries, source) = tcp_table(local, remote)?;
             let found = entries
@@ -361,6 +367,7 @@ impl Kernel {
     /// between machines, so it shows as `figure` unless `--raw`; a lab that relies on it
     /// states the relation it needs with `Trace::expect`.
     pub fn sysctl(&self, name: &str, figure: Figure) -> io::Result<u64> {
+        self.recorder.begin();
         let path = format!("/proc/sys/{}", name.replace('.', "/"));
         let text = std::fs::read_to_string(&path)?;
         let value = text
@@ -378,6 +385,7 @@ impl Kernel {
     /// not exist, the line says so and the lab goes on with `absent`, the value that kernel
     /// behaves as (shown under the same figure, so default output stays the same everywhere).
     pub fn sysctl_or(&self, name: &str, figure: Figure, absent: u64) -> io::Result<u64> {
+        self.recorder.begin();
         let path = format!("/proc/sys/{}", name.replace('.', "/"));
         if std::path::Path::new(&path).exists() {
             return self.sysctl(name, figure);
@@ -397,6 +405,7 @@ impl Kernel {
     /// It differs from machine to machine, so it shows as [`MEM_TOTAL`] unless `--raw`; a lab
     /// states what it relies on as a relation it checks.
     pub fn mem_total(&self) -> io::Result<u64> {
+        self.recorder.begin();
         use procfs::Current;
         let meminfo =
             procfs::Meminfo::current().map_err(|e| plain_proc_error(e, "/proc/meminfo"))?;
@@ -410,6 +419,7 @@ impl Kernel {
     /// (`TCP_INFO` tcpi_bytes_sent, Linux 4.19+). A send() that put nothing on the wire
     /// leaves it unchanged.
     pub fn bytes_sent(&self, sock: &Sock) -> io::Result<u64> {
+        self.recorder.begin();
         let info = sys::tcp_info(sock.borrowed_fd())?;
         let n = info.bytes_sent.ok_or_else(|| {
             io::Error::other("this kernel's TCP_INFO has no tcpi_bytes_sent (Linux 4.19+)")
@@ -426,6 +436,7 @@ impl Kernel {
     /// `expected` is the kind the lab's notes describe (None: no such file); the line shows
     /// what is there, and anything else stops the lab.
     pub fn file_type(&self, path: &Path, expected: Option<FileKind>) -> Result<(), ProbeError> {
+        self.recorder.begin();
         let what = phrases::file(&pyrepr::str_literal(&self.registry.path(path)));
         let found = match std::fs::symlink_metadata(path) {
             Ok(meta) => Some(FileKind::of(meta.file_type())),

@@ -243,3 +243,26 @@ pub fn command_finished(code: &str, stdout: usize, stderr: usize) -> Text {
         format!("returncode {code}，stdout {stdout} 字节，stderr {stderr} 字节"),
     )
 }
+
+// ---------------------------------------------------------------------------------------
+// A live run (--step, --pace)
+// ---------------------------------------------------------------------------------------
+
+/// How the header line of a live run's trace begins, in each language; `snapshot::is_paced`
+/// looks for it.
+pub const PACED_RUN: (&str, &str) = ("== paced run (", "== 放慢的运行（");
+
+/// The line under a live run's title: its timing is a person's, so it is not the published
+/// trace. `flag` is `--step` or `--pace 300`.
+pub fn paced_run(flag: &str) -> Text {
+    Text::new(
+        format!(
+            "{}{flag}): kernel timers ran at human speed; not comparable with the snapshot ==",
+            PACED_RUN.0
+        ),
+        format!(
+            "{}{flag}）：内核的定时器按人的速度走，与快照不可比 ==",
+            PACED_RUN.1
+        ),
+    )
+}

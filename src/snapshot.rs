@@ -51,3 +51,14 @@ pub fn first_difference(expected: &str, actual: &str) -> Option<(usize, String, 
     }
     None
 }
+
+/// Whether `trace` comes from a live run (`--step`, `--pace`): its header says so in the line
+/// under the title. Kernel timers ran at human speed there, so it is not comparable with a
+/// published snapshot.
+pub fn is_paced(trace: &str) -> bool {
+    let (en, zh) = crate::phrases::PACED_RUN;
+    trace
+        .lines()
+        .take(3)
+        .any(|line| line.starts_with(en) || line.starts_with(zh))
+}

@@ -44,11 +44,11 @@ pub fn run(t: &Trace) -> LabResult {
         "the accept queue's limit is min(backlog, net.core.somaxconn)",
     )?;
     t.note(
-        "The kernel caps every backlog at net.core.somaxconn: listen(n) gets min(n, SOMAXCONN).\n\
-         SOMAXCONN differs between machines (4096 on Linux 5.4 and later, 128 before); here it is at\n\
+        "The kernel caps every backlog at net.core.somaxconn: listen(n) gets min(n, SOMAXCONN). \
+         SOMAXCONN differs between machines (4096 on Linux 5.4 and later, 128 before); here it is at \
          least 5, so the limit stays 5, as the accept queue line above shows.",
-        "内核会把每个 backlog 限制在 net.core.somaxconn 以内：listen(n) 实际得到 min(n, SOMAXCONN)。\n\
-         SOMAXCONN 因机器而异（Linux 5.4 起是 4096，之前是 128）；这里它不小于 5，\n\
+        "内核会把每个 backlog 限制在 net.core.somaxconn 以内：listen(n) 实际得到 min(n, SOMAXCONN)。\
+         SOMAXCONN 因机器而异（Linux 5.4 起是 4096，之前是 128）；这里它不小于 5，\
          所以上限仍是 5，上面 accept 队列那一行就是这么显示的。",
     );
 
@@ -68,27 +68,27 @@ pub fn run(t: &Trace) -> LabResult {
         let (waiting, _) = kernel.accept_queue(&phone)?;
         match (i, connected) {
             (1, true) => t.note(
-                "connect() returned: the server's kernel finished the handshake by itself and queued\n\
+                "connect() returned: the server's kernel finished the handshake by itself and queued \
                  the connection, although nobody called accept().",
                 "connect() 已经返回：服务端的内核自己完成了握手，把连接放进了队列，尽管没有人调用 accept()。",
             ),
             (_, true) if waiting > limit => t.note(
                 format!(
-                    "{waiting} waiting, one more than the limit of {limit}: Linux turns a connection away\n\
+                    "{waiting} waiting, one more than the limit of {limit}: Linux turns a connection away \
                      only when the queue is already over its limit, so it holds backlog + 1."
                 ),
                 format!(
-                    "{waiting} 个在等，比上限 {limit} 还多一个：Linux 只有在队列已经超过上限时才拒绝新连接，\n\
+                    "{waiting} 个在等，比上限 {limit} 还多一个：Linux 只有在队列已经超过上限时才拒绝新连接，\
                      所以队列能装下 backlog + 1 个。"
                 ),
             ),
             (_, false) if clients.iter().all(|(_, c)| *c) => t.note(
                 format!(
-                    "The queue is full, so the server's kernel drops client-{i}'s SYN and does not answer.\n\
+                    "The queue is full, so the server's kernel drops client-{i}'s SYN and does not answer. \
                      connect() gets no error: it is still waiting for a SYN-ACK."
                 ),
                 format!(
-                    "队列已满，服务端的内核把 client-{i} 的 SYN 直接丢掉，不作任何回应。\n\
+                    "队列已满，服务端的内核把 client-{i} 的 SYN 直接丢掉，不作任何回应。\
                      connect() 并没有报错：它还在等 SYN-ACK。"
                 ),
             ),
@@ -149,14 +149,14 @@ pub fn run(t: &Trace) -> LabResult {
     );
     t.note(
         format!(
-            "backlog + 1 = {} clients are connected as far as they can tell, and wait in the accept\n\
-             queue. The other {} are still dialling: SYN_SENT means their SYN was sent and never\n\
+            "backlog + 1 = {} clients are connected as far as they can tell, and wait in the accept \
+             queue. The other {} are still dialling: SYN_SENT means their SYN was sent and never \
              answered.",
             established.len(),
             syn_sent.len()
         ),
         format!(
-            "backlog + 1 = {} 个客户端自认为已经连上了，正在 accept 队列里排队。\n\
+            "backlog + 1 = {} 个客户端自认为已经连上了，正在 accept 队列里排队。\
              另外 {} 个还在拨号：SYN_SENT 表示 SYN 已经发出，却一直没有回应。",
             established.len(),
             syn_sent.len()
@@ -167,21 +167,21 @@ pub fn run(t: &Trace) -> LabResult {
     kernel.tcp_state_between(&number, &dropped_end, None)?;
     t.note(
         format!(
-            "The server's kernel has no entry at all for client-{first_dropped}, not even a half-open\n\
+            "The server's kernel has no entry at all for client-{first_dropped}, not even a half-open \
              one (SYN_RECV): its SYN was dropped on arrival."
         ),
         format!(
-            "服务端的内核里根本没有 client-{first_dropped} 的记录，连半开的 SYN_RECV 都没有：\n\
+            "服务端的内核里根本没有 client-{first_dropped} 的记录，连半开的 SYN_RECV 都没有：\
              它的 SYN 一到就被丢掉了。"
         ),
     );
     t.note(
-        "The course says the 7th caller gets an error. That is Windows: when the queue is full it\n\
-         refuses the connection at once (ConnectionRefusedError, [WinError 10061]). Linux says\n\
-         nothing; the client's kernel resends the SYN on its own schedule, which depends on\n\
+        "The course says the 7th caller gets an error. That is Windows: when the queue is full it \
+         refuses the connection at once (ConnectionRefusedError, [WinError 10061]). Linux says \
+         nothing; the client's kernel resends the SYN on its own schedule, which depends on \
          settings that differ between kernels. netlab reads them from this kernel:",
-        "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了就立刻拒绝连接\n\
-         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声；客户端的内核按自己的时间表\n\
+        "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了就立刻拒绝连接\
+         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声；客户端的内核按自己的时间表\
          重发 SYN，而时间表取决于几项因内核而异的设置。netlab 从这个内核里读出它们：",
     );
     let settings = SynSettings {
@@ -209,18 +209,18 @@ pub fn run(t: &Trace) -> LabResult {
         ),
     );
     t.note(
-        "The rule (net/ipv4/tcp_timer.c): the first wait is 1 s, the initial retransmission timeout,\n\
-         and so is the wait after each of the first tcp_syn_linear_timeouts resends; after that each\n\
-         wait doubles, up to tcp_rto_max_ms. The kernel gives up after tcp_syn_retries +\n\
-         tcp_syn_linear_timeouts resends, or sooner once as much time has passed as tcp_syn_retries\n\
-         doubling waits would take. connect() then fails with\n\
-         TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT).\n\
+        "The rule (net/ipv4/tcp_timer.c): the first wait is 1 s, the initial retransmission timeout, \
+         and so is the wait after each of the first tcp_syn_linear_timeouts resends; after that each \
+         wait doubles, up to tcp_rto_max_ms. The kernel gives up after tcp_syn_retries + \
+         tcp_syn_linear_timeouts resends, or sooner once as much time has passed as tcp_syn_retries \
+         doubling waits would take. connect() then fails with \
+         TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT). \
          The figures depend on the machine, so they show as names; --raw prints this kernel's.",
-        "规则（net/ipv4/tcp_timer.c）：第一次等 1 秒，也就是初始的重传超时；前 tcp_syn_linear_timeouts 次\n\
-         重发之后，每次也只等 1 秒；再往后每次等待都翻倍，最多到 tcp_rto_max_ms。重发了\n\
-         tcp_syn_retries + tcp_syn_linear_timeouts 次之后内核就放弃；如果经过的时间已经达到\n\
-         tcp_syn_retries 次翻倍等待所需的时间，也会提前放弃。这时 connect() 失败，\n\
-         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。\n\
+        "规则（net/ipv4/tcp_timer.c）：第一次等 1 秒，也就是初始的重传超时；前 tcp_syn_linear_timeouts 次\
+         重发之后，每次也只等 1 秒；再往后每次等待都翻倍，最多到 tcp_rto_max_ms。重发了 \
+         tcp_syn_retries + tcp_syn_linear_timeouts 次之后内核就放弃；如果经过的时间已经达到 \
+         tcp_syn_retries 次翻倍等待所需的时间，也会提前放弃。这时 connect() 失败，\
+         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。\
          这些数字因机器而异，所以显示为名字；加 --raw 可看到这个内核的实际数字。",
     );
 
@@ -255,12 +255,12 @@ pub fn run(t: &Trace) -> LabResult {
         kernel.tcp_state(&clients[i - 1].0, TcpState::SynSent)?;
     }
     t.note(
-        "Still SYN_SENT: accept() does not call anyone back. The queue has room now, but these\n\
-         clients are only waiting for their kernel to resend the SYN, about 1 s after the first\n\
-         one; the retry would then be answered and connect() would return. netlab does not wait\n\
+        "Still SYN_SENT: accept() does not call anyone back. The queue has room now, but these \
+         clients are only waiting for their kernel to resend the SYN, about 1 s after the first \
+         one; the retry would then be answered and connect() would return. netlab does not wait \
          for that: it stops these two clients here, still in SYN_SENT.",
-        "仍然是 SYN_SENT：accept() 不会回拨任何人。队列现在有空位了，但这些客户端只能等自己的内核\n\
-         重发 SYN（第一次发出后大约 1 秒）；到那时重发的 SYN 就会得到回应，connect() 才会返回。\n\
+        "仍然是 SYN_SENT：accept() 不会回拨任何人。队列现在有空位了，但这些客户端只能等自己的内核\
+         重发 SYN（第一次发出后大约 1 秒）；到那时重发的 SYN 就会得到回应，connect() 才会返回。\
          netlab 不等这一刻：它在这里停掉这两个客户端，它们仍处于 SYN_SENT。",
     );
     let (dialling, connected): (Vec<_>, Vec<_>) = clients.into_iter().partition(|(_, c)| !*c);

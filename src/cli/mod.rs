@@ -2,6 +2,7 @@
 //! failure is reported, how LAB is resolved).
 
 pub mod args;
+mod keys;
 pub mod lessons;
 pub mod pacing;
 pub mod run;

@@ -10,6 +10,8 @@ pub struct JsonRenderer<W: Write> {
     out: W,
     lang: Lang,
     lab: String,
+    /// `--step` or `--pace N` when the run is live: every event then carries it as `paced`.
+    paced: Option<String>,
 }
 
 impl<W: Write> JsonRenderer<W> {
@@ -18,6 +20,7 @@ impl<W: Write> JsonRenderer<W> {
             out,
             lang,
             lab: String::new(),
+            paced: None,
         }
     }
 }
@@ -56,8 +59,18 @@ impl<W: Write> Sink for JsonRenderer<W> {
         Ok(())
     }
 
+    fn live(&mut self, flag: &str) -> io::Result<()> {
+        self.paced = Some(flag.to_string());
+        Ok(())
+    }
+
     fn event(&mut self, event: &Event) -> io::Result<()> {
-        writeln!(self.out, "{}", event_json(&self.lab, event, self.lang))?;
+        let mut json = event_json(&self.lab, event, self.lang);
+        if let Some(flag) = &self.paced {
+            // Only a live run has the field: its timing is a person's, not the trace's.
+            json["paced"] = flag.as_str().into();
+        }
+        writeln!(self.out, "{json}")?;
         self.out.flush()
     }
 
