@@ -312,6 +312,22 @@ impl Kernel {
         Ok(())
     }
 
+    /// `sock`'s TCP state as the kernel reports it, with no expectation: for a lab whose story
+    /// follows the answer, because a kernel timer may have changed it in a slow (paced) run.
+    /// The lab's notes then branch on the state returned, so they describe what this run saw.
+    pub fn tcp_state_now(&self, sock: &Sock) -> io::Result<TcpState> {
+        self.recorder.begin();
+        sock.settle();
+        let info = sys::tcp_info(sock.borrowed_fd())?;
+        let state = TcpState::from_kernel(info.state)
+            .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))?;
+        self.record(
+            Self::about(sock, phrases::TCP_STATE),
+            Text::same(state.name()),
+        );
+        Ok(state)
+    }
+
     /// A listening socket's accept queue: (connections waiting, limit).
     pub fn accept_queue(&self, listener: &Sock) -> io::Result<(u32, u32)> {
         self.recorder.begin();

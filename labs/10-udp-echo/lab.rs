@@ -151,7 +151,7 @@ pub fn run(t: &Trace) -> LabResult {
          timeout (settimeout) and send again.",
         "sendto 又成功了，而 recvfrom 在等一个永远不会来的回复：在 Linux 上，课程里的客户端会卡在这里。\
          在 Windows 上不会卡住：回应这个数据报的 ICMP“端口不可达”，Windows 也会报告给这个未连接的\
-         套接字，recvfrom 抛出 ConnectionResetError: [WinError 10054]（中文系统上的说明是 \
+         套接字，recvfrom 抛出 ConnectionResetError: [WinError 10054]（中文系统上的说明是\
          “远程主机强迫关闭了一个现有的连接。”），课程里的客户端不捕获它就会退出。\
          实际的 UDP 客户端会设置超时（settimeout），然后重发。",
     );
