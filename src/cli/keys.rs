@@ -69,12 +69,20 @@ impl Keyboard {
         Ok(keyboard)
     }
 
+    /// From now on Ctrl-C is a key, until [`Keyboard::stop_waiting`]. Called before the prompt
+    /// shows, so that no key pressed after it can be taken as a signal.
+    pub fn start_waiting(&mut self) -> io::Result<()> {
+        self.set(&self.waiting.clone())
+    }
+
+    /// Ctrl-C is a signal again while the lab works.
+    pub fn stop_waiting(&mut self) -> io::Result<()> {
+        self.set(&self.working.clone())
+    }
+
     /// Waits for the next key.
     pub fn read(&mut self) -> io::Result<Key> {
-        self.set(&self.waiting.clone())?;
-        let key = self.next_key();
-        self.set(&self.working.clone())?;
-        key
+        self.next_key()
     }
 
     fn set(&self, mode: &Termios) -> io::Result<()> {

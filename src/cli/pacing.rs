@@ -153,6 +153,12 @@ impl State {
 
     /// Shows the hint and waits for a key that means something.
     fn step(&mut self, at: Waypoint) -> Result<(), Stop> {
+        if let Mode::Step { keyboard, .. } = &mut self.mode {
+            if keyboard.start_waiting().is_err() {
+                // The terminal cannot be set any more: nobody can step on.
+                return Err(Stop::Quit);
+            }
+        }
         self.show_hint(at.shown + 1);
         let outcome = loop {
             let Mode::Step {
@@ -176,6 +182,9 @@ impl State {
             }
         };
         self.clear_hint();
+        if let Mode::Step { keyboard, .. } = &mut self.mode {
+            let _ = keyboard.stop_waiting();
+        }
         outcome
     }
 

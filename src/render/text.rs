@@ -110,7 +110,7 @@ impl<W: Write> TextRenderer<W> {
         };
         let first = paint_call(self, &call_lines[0]);
         let one_line = call_lines.len() == 1
-            && result.as_ref().is_none_or(|(text, _)| {
+            && result.as_ref().map_or(true, |(text, _)| {
                 start + columns(call) + "  -> ".len() + columns(text) <= self.width
             });
         if one_line {

@@ -196,7 +196,7 @@ fn matching_brackets(chars: &[char]) -> Vec<Option<usize>> {
     let mut stack: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if let Some(end) = literal_end(chars, i) {
+        if let Some(end) = whole_literal_end(chars, i) {
             i = end;
             continue;
         }
@@ -282,8 +282,30 @@ fn parse_seq(chars: &[char], pairs: &[Option<usize>], pos: &mut usize, end: usiz
             spaced = true;
             *pos += 1;
         } else if let Some(stop) =
-            literal_end(chars, i).filter(|&stop| !long_code_span(chars, i, stop))
+            literal_end(chars, i).filter(|&stop| long_code_span(chars, i, stop))
         {
+            // A long `code span` flows like words: its backticks stick to its first and last
+            // atoms, and what is inside breaks as the text around it does.
+            if !word.is_empty() {
+                push(
+                    &mut pieces,
+                    Atom::Word(std::mem::take(&mut word)),
+                    &mut spaced,
+                );
+            }
+            push(&mut pieces, Atom::Word("`".to_string()), &mut spaced);
+            *pos = i + 1;
+            let mut inner = parse_seq(chars, pairs, pos, stop - 1);
+            if let Some(first) = inner.first_mut() {
+                first.glue = Glue::Tight;
+            }
+            pieces.extend(inner);
+            pieces.push(Piece {
+                glue: Glue::Tight,
+                atom: Atom::Word("`".to_string()),
+            });
+            *pos = stop;
+        } else if let Some(stop) = whole_literal_end(chars, i) {
             if !word.is_empty() {
                 push(
                     &mut pieces,
@@ -338,6 +360,12 @@ fn parse_seq(chars: &[char], pairs: &[Option<usize>], pos: &mut usize, end: usiz
         push(&mut pieces, Atom::Word(word), &mut spaced);
     }
     pieces
+}
+
+/// Where a literal kept whole that starts at `i` ends: a Python literal, or a `code span`
+/// that is not too long.
+fn whole_literal_end(chars: &[char], i: usize) -> Option<usize> {
+    literal_end(chars, i).filter(|&stop| !long_code_span(chars, i, stop))
 }
 
 /// The widest `code span` kept whole; a longer one (a whole exception line in backticks)
@@ -552,15 +580,13 @@ fn place(unit: &[Piece], ctx: Ctx, reserve: usize, out: &mut Out) {
     }
 }
 
-/// The columns that must stay on the line after an atom: the atoms glued tight to it, up to
-/// the opening bracket of the next group (which can break inside itself), or to the end of
-/// the unit and the `reserve` after it.
+/// The columns that must stay on the line after an atom: the rest of its unit (which has no
+/// place to break), up to the opening bracket of the next group (which can break inside
+/// itself), or to the end of the unit and the `reserve` after it.
 fn tight_tail(rest: &[Piece], reserve: usize) -> usize {
     let mut tail = 0;
     for piece in rest {
-        if piece.glue != Glue::Tight {
-            return tail;
-        }
+        tail += usize::from(piece.glue == Glue::Space);
         match &piece.atom {
             Atom::Group { .. } => return tail + 1,
             atom => tail += atom.width(),
