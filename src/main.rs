@@ -86,7 +86,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(labs) => cli::lessons::show_lesson(&mut out, labs[0], lang),
             Err(code) => Ok(code),
         },
-        Command::Verify { lab, all } => match labs(lab.as_deref(), all) {
+        Command::Verify { step, pace, .. } if step || pace.is_some() => {
+            complain(cli::verify::NOT_COMPARABLE.get(lang));
+            Ok(ExitCode::from(USAGE))
+        }
+        Command::Verify { lab, all, .. } => match labs(lab.as_deref(), all) {
             Ok(labs) => cli::verify::verify(&mut out, labs, lang),
             Err(code) => Ok(code),
         },

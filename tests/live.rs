@@ -506,3 +506,42 @@ fn ctrl_c_at_the_prompt_stops_cleanly_with_status_130() {
     assert_eq!(status.code(), Some(130), "{}", term.screen());
     assert!(leftovers(term.tmp.path()).is_empty());
 }
+
+#[test]
+fn verify_refuses_a_paced_run_with_a_reason() {
+    for flag in [&["--step"][..], &["--pace", "300"][..]] {
+        let out = netlab().args(["verify", "1"]).args(flag).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("not comparable"), "{stderr}");
+    }
+}
+
+/// Whether the terminal is in its usual mode: lines edited, keys echoed.
+fn cooked(term: &Terminal) -> bool {
+    use rustix::termios::{tcgetattr, LocalModes};
+    let modes = tcgetattr(&term.master).unwrap().local_modes;
+    modes.contains(LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG)
+}
+
+#[test]
+fn the_terminal_is_put_back_after_q_and_after_a_signal() {
+    let mut term = Terminal::start(&["run", "01", "--step", "--color", "never"]);
+    term.wait_for("next: event 1");
+    assert!(!cooked(&term), "keys are read one at a time, without echo");
+    term.press(b"q");
+    assert_eq!(term.wait_exit().code(), Some(0));
+    assert!(cooked(&term), "q puts the terminal back");
+
+    let mut term = Terminal::start(&["run", "01", "--step", "--color", "never"]);
+    term.wait_for("next: event 1");
+    term.press(b" ");
+    term.wait_for("next: event 2");
+    let pid = rustix::process::Pid::from_child(&term.child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert_eq!(term.wait_exit().code(), Some(143), "{}", term.screen());
+    assert!(
+        cooked(&term),
+        "the clean-up on SIGTERM puts the terminal back"
+    );
+}

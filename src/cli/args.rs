@@ -65,6 +65,12 @@ pub enum Command {
         /// Verify every lab
         #[arg(long)]
         all: bool,
+        /// Refused with a reason: a paced run is not comparable with a snapshot
+        #[arg(long, hide = true)]
+        step: bool,
+        /// Refused with a reason, like --step
+        #[arg(long, hide = true, value_name = "MS")]
+        pace: Option<u64>,
     },
     /// Print a shell completion script
     Completions {

@@ -3,11 +3,20 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use netlab::event::Lang;
+use netlab::event::{Lang, Text};
 use netlab::lab::{self, Format, Lab};
 use netlab::snapshot;
 
 use super::{complain, Failure};
+
+/// Why `verify` takes neither `--step` nor `--pace`: kernel timers ran at human speed in such a
+/// run (see `snapshot::is_paced`).
+pub const NOT_COMPARABLE: Text = Text::fixed(
+    "a paced run (--step, --pace) is not comparable with the published snapshot: kernel timers \
+     run at human speed there; verify always runs the lab at full speed, without those flags",
+    "放慢的运行（--step、--pace）与公开的快照不可比：那时内核的定时器按人的速度走；\
+     verify 总是全速运行实验，不接受这两个参数",
+);
 
 /// Runs each lab and compares its trace with the published snapshot. A lab that does not run
 /// to the end is reported as such, never as a trace that differs.
