@@ -1,5 +1,6 @@
 //! What a run leaves on the machine (temporary directories with their socket files, child
-//! processes), and how it goes away even when the run is interrupted.
+//! processes, a terminal in the key-by-key mode of `--step`), and how it goes away even when
+//! the run is interrupted.
 //!
 //! Everything a lab creates outside its own memory is registered here while it exists. On
 //! SIGINT, SIGTERM or SIGHUP (see [`install_signal_handlers`]) a handler thread takes the
@@ -14,16 +15,20 @@ use std::process::{ChildStderr, ChildStdout, Command, ExitStatus};
 use std::sync::{Mutex, MutexGuard};
 
 use rustix::process::{kill_process, Pid, Signal};
+use rustix::termios::{tcsetattr, OptionalActions, Termios};
 
 /// Everything to remove or end if the run is interrupted.
 struct Register {
     dirs: Vec<PathBuf>,
     children: Vec<u32>,
+    /// Standard input's terminal settings from before `--step` changed them.
+    terminal: Option<Termios>,
 }
 
 static REGISTER: Mutex<Register> = Mutex::new(Register {
     dirs: Vec::new(),
     children: Vec::new(),
+    terminal: None,
 });
 
 fn register() -> MutexGuard<'static, Register> {
@@ -138,6 +143,22 @@ impl Drop for Child {
     }
 }
 
+/// Standard input is a terminal whose settings `--step` is about to change: `saved` are the
+/// settings from before, put back by [`restore_terminal`] and, if the run is interrupted, by
+/// the signal handler before the process exits.
+pub fn remember_terminal(saved: Termios) {
+    register().terminal = Some(saved);
+}
+
+/// Puts standard input's terminal back as [`remember_terminal`] found it (once; later calls do
+/// nothing). Safe to call from a panic hook.
+pub fn restore_terminal() {
+    let saved = register().terminal.take();
+    if let Some(saved) = saved {
+        let _ = tcsetattr(io::stdin(), OptionalActions::Now, &saved);
+    }
+}
+
 /// The signals that end a run early, with the exit status each gives (128 + number).
 const SIGNALS: [i32; 3] = [
     signal_hook::consts::SIGINT,
@@ -172,6 +193,9 @@ pub fn install_signal_handlers() -> io::Result<()> {
 fn clean_up_and_exit(signal: i32) -> ! {
     // Held until the process ends, so the lab cannot create anything new meanwhile.
     let register = register();
+    if let Some(saved) = &register.terminal {
+        let _ = tcsetattr(io::stdin(), OptionalActions::Now, saved);
+    }
     for &id in &register.children {
         if let Some(pid) = i32::try_from(id).ok().and_then(Pid::from_raw) {
             let _ = kill_process(pid, Signal::KILL);

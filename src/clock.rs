@@ -65,6 +65,7 @@ pub fn strftime(format: &str, clock: Clock) -> io::Result<String> {
 impl Side {
     /// `var = strftime(format)`: the server formats its clock, recorded as the Python line.
     pub fn strftime(&self, var: &str, format: &str, clock: Clock) -> io::Result<String> {
+        self.begin();
         let call = format!("{var} = strftime({})", pyrepr::str_literal(format));
         match strftime(format, clock) {
             Ok(text) => {

@@ -56,6 +56,7 @@ impl crate::framing::RecvSource for Sock {
             ),
             _ => return,
         };
+        self.side().begin();
         self.side()
             .record(call, Outcome::Returned(Text::same(result)));
     }

@@ -273,6 +273,7 @@ impl Kernel {
     /// has arrived. For UDP the kernel tells the size of the next datagram only (0 also when
     /// that datagram is empty or nothing waits), and the line says so.
     pub fn recv_queue(&self, sock: &Sock) -> io::Result<usize> {
+        self.recorder.begin();
         sock.settle();
         let n = sys::recv_queue(sock.borrowed_fd())?;
         let shown = self.recorder.figure(n);
@@ -292,6 +293,7 @@ impl Kernel {
     /// peer is in this lab, first waits (bounded) until it has acknowledged every byte that
     /// reached it, so the figure does not depend on when its delayed ACK goes out.
     pub fn send_queue(&self, sock: &Sock) -> io::Result<usize> {
+        self.recorder.begin();
         sock.settle_acks();
         let n = sys::send_queue(sock.borrowed_fd())?;
         let shown = self.recorder.figure(n);
@@ -309,6 +311,7 @@ impl Kernel {
     /// Bytes in `sock`'s send queue that were not even transmitted yet (`SIOCOUTQNSD`): the
     /// peer's receive window has no room for them. Settles like [`Kernel::send_queue`].
     pub fn unsent_queue(&self, sock: &Sock) -> io::Result<usize> {
+        self.recorder.begin();
         sock.settle_acks();
         let n = sys::unsent(sock.borrowed_fd())?;
         let shown = self.recorder.figure(n);
@@ -326,6 +329,7 @@ impl Kernel {
     /// `sock`'s TCP state (`TCP_INFO`), after in-flight FIN/RST from in-process peers arrived.
     /// The line shows what the kernel says; anything but `expected` stops the lab.
     pub fn tcp_state(&self, sock: &Sock, expected: TcpState) -> Result<(), ProbeError> {
+        self.recorder.begin();
         sock.settle();
         let info = sys::tcp_info(sock.borrowed_fd())?;
         let state = TcpState::from_kernel(info.state)
@@ -345,8 +349,29 @@ impl Kernel {
         Ok(())
     }
 
+    /// `sock`'s TCP state as the kernel reports it, with no expectation: for a lab whose story
+    /// follows the answer, because a kernel timer may have changed it in a slow (paced) run.
+    /// The lab's notes then branch on the state returned, so they describe what this run saw.
+    pub fn tcp_state_now(&self, sock: &Sock) -> io::Result<TcpState> {
+        self.recorder.begin();
+        sock.settle();
+        let info = sys::tcp_info(sock.borrowed_fd())?;
+        let state = TcpState::from_kernel(info.state)
+            .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))?;
+        self.record(
+            Self::about(sock, phrases::TCP_STATE),
+            Text::same(state.name()),
+            |f| {
+                f.probe = Some(Self::probe("TCP_INFO", Some(sock)));
+                f.tcp_state = Some(Some(state.name()));
+            },
+        );
+        Ok(state)
+    }
+
     /// A listening socket's accept queue: (connections waiting, limit).
     pub fn accept_queue(&self, listener: &Sock) -> io::Result<(u32, u32)> {
+        self.recorder.begin();
         let info = sys::tcp_info(listener.borrowed_fd())?;
         let (waiting, max) = (info.accept_queue, info.accept_queue_max);
         self.record(
@@ -374,6 +399,7 @@ impl Kernel {
         remote: &Addr,
         expected: Option<TcpState>,
     ) -> Result<(), ProbeError> {
+        self.recorder.begin();
         let read = || -> io::Result<(Option<TcpState>, TcpTableSource)> {
             let (entries, source) = tcp_table(local, remote)?;
             let found = entries
@@ -421,6 +447,7 @@ impl Kernel {
     /// between machines, so it shows as `figure` unless `--raw`; a lab that relies on it
     /// states the relation it needs with `Trace::expect`.
     pub fn sysctl(&self, name: &str, figure: Figure) -> io::Result<u64> {
+        self.recorder.begin();
         let path = format!("/proc/sys/{}", name.replace('.', "/"));
         let text = std::fs::read_to_string(&path)?;
         let value = text
@@ -443,6 +470,7 @@ impl Kernel {
     /// not exist, the line says so and the lab goes on with `absent`, the value that kernel
     /// behaves as (shown under the same figure, so default output stays the same everywhere).
     pub fn sysctl_or(&self, name: &str, figure: Figure, absent: u64) -> io::Result<u64> {
+        self.recorder.begin();
         let path = format!("/proc/sys/{}", name.replace('.', "/"));
         if std::path::Path::new(&path).exists() {
             return self.sysctl(name, figure);
@@ -468,6 +496,7 @@ impl Kernel {
     /// It differs from machine to machine, so it shows as [`MEM_TOTAL`] unless `--raw`; a lab
     /// states what it relies on as a relation it checks.
     pub fn mem_total(&self) -> io::Result<u64> {
+        self.recorder.begin();
         use procfs::Current;
         let meminfo =
             procfs::Meminfo::current().map_err(|e| plain_proc_error(e, "/proc/meminfo"))?;
@@ -488,6 +517,7 @@ impl Kernel {
     /// (`TCP_INFO` tcpi_bytes_sent, Linux 4.19+). A send() that put nothing on the wire
     /// leaves it unchanged.
     pub fn bytes_sent(&self, sock: &Sock) -> io::Result<u64> {
+        self.recorder.begin();
         let info = sys::tcp_info(sock.borrowed_fd())?;
         let n = info.bytes_sent.ok_or_else(|| {
             io::Error::other("this kernel's TCP_INFO has no tcpi_bytes_sent (Linux 4.19+)")
@@ -508,6 +538,7 @@ impl Kernel {
     /// `expected` is the kind the lab's notes describe (None: no such file); the line shows
     /// what is there, and anything else stops the lab.
     pub fn file_type(&self, path: &Path, expected: Option<FileKind>) -> Result<(), ProbeError> {
+        self.recorder.begin();
         let shown_path = self.registry.path(path);
         let what = phrases::file(&pyrepr::str_literal(&shown_path));
         let found = match std::fs::symlink_metadata(path) {

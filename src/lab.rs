@@ -6,7 +6,8 @@ use std::rc::Rc;
 
 use crate::event::{Event, Lang, Text};
 use crate::phrases;
-use crate::render::{JsonRenderer, LabEnd, Sink, TextRenderer};
+use crate::recorder::{self, Gate, Stop};
+use crate::render::{JsonRenderer, LabEnd, Sink, TextRenderer, DEFAULT_WIDTH};
 use crate::trace::{LabError, LabResult, Trace, TraceOptions};
 
 /// One lab: a folder `labs/NN-name/` compiled in by the build script, which takes the id from
@@ -220,15 +221,27 @@ pub enum Format {
     Json,
 }
 
-/// The renderer for a format: plain or coloured text, or JSON lines.
+/// The renderer for a format: plain or coloured text (wrapped to [`DEFAULT_WIDTH`]), or JSON
+/// lines.
 pub fn renderer<'a>(
     format: Format,
     lang: Lang,
     color: bool,
     out: Box<dyn Write + 'a>,
 ) -> Box<dyn Sink + 'a> {
+    renderer_with_width(format, lang, color, DEFAULT_WIDTH, out)
+}
+
+/// [`renderer`] with text wrapped to `width` columns (a terminal's width, `--width`).
+pub fn renderer_with_width<'a>(
+    format: Format,
+    lang: Lang,
+    color: bool,
+    width: usize,
+    out: Box<dyn Write + 'a>,
+) -> Box<dyn Sink + 'a> {
     match format {
-        Format::Text => Box::new(TextRenderer::new(out, lang, color)),
+        Format::Text => Box::new(TextRenderer::new(out, lang, color).with_width(width)),
         Format::Json => Box::new(JsonRenderer::new(out, lang)),
     }
 }
@@ -250,16 +263,46 @@ pub fn run_with_sink(
     options: TraceOptions,
     sink: Box<dyn Sink>,
 ) -> Result<(), RunError> {
-    let trace = Trace::new(lab.id, options, sink);
+    run_live(lab, options, sink, None).map(|_| ())
+}
+
+/// How a live run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The lab ran to its end.
+    Completed,
+    /// Its gate stopped it (`q`, Esc, Ctrl-C at the prompt); everything it made is gone.
+    Stopped(Stop),
+}
+
+/// Runs one lab that waits at `gate` before each call or probe (`--step`, `--pace`); without
+/// a gate, as [`run_with_sink`].
+pub fn run_live(
+    lab: &'static Lab,
+    options: TraceOptions,
+    sink: Box<dyn Sink>,
+    gate: Option<Box<dyn Gate>>,
+) -> Result<Ended, RunError> {
+    let trace = Trace::new(lab.id, options, sink, gate);
     trace.start(&lab.title).map_err(RunError::Output)?;
-    let outcome = (lab.run)(&trace);
+    let outcome = recorder::until_stopped(|| (lab.run)(&trace));
+    let stopped = match &outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(Stop::Quit) => Some("stopped by the user (q)".to_string()),
+        Err(Stop::Interrupted) => Some("stopped by the user (Ctrl-C)".to_string()),
+    };
     let end = LabEnd {
         id: lab.id,
-        stopped: outcome.as_ref().err().map(ToString::to_string),
+        stopped,
         next: next(lab).map(|next| next.id),
     };
     trace.finish(&end).map_err(RunError::Output)?;
-    outcome.map_err(|e| RunError::Lab(lab.id, e))
+    match outcome {
+        Ok(Ok(())) => Ok(Ended::Completed),
+        Ok(Err(e)) => Err(RunError::Lab(lab.id, e)),
+        Err(stop) => Ok(Ended::Stopped(stop)),
+    }
 }
 
 /// A finished run: its events carry both languages, so one run renders as English or Chinese

@@ -89,11 +89,16 @@ fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             Ok(labs) => cli::lessons::show_lesson(&mut out, labs[0], lang),
             Err(code) => Ok(code),
         },
+        Command::Verify { step, pace, .. } if step || pace.is_some() => {
+            complain(phrases::VERIFY_NOT_COMPARABLE.get(lang));
+            Ok(ExitCode::from(USAGE))
+        }
         Command::Verify {
             lab,
             all,
             snapshots,
             file,
+            ..
         } => match labs(lab.as_deref(), all, lang) {
             Ok(labs) => {
                 let request = cli::verify::Request {

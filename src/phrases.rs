@@ -245,6 +245,29 @@ pub fn command_finished(code: &str, stdout: usize, stderr: usize) -> Text {
 }
 
 // ---------------------------------------------------------------------------------------
+// A live run (--step, --pace)
+// ---------------------------------------------------------------------------------------
+
+/// How the header line of a live run's trace begins, in each language; `snapshot::is_paced`
+/// looks for it.
+pub const PACED_RUN: (&str, &str) = ("== paced run (", "== 放慢的运行（");
+
+/// The line under a live run's title: its timing is a person's, so it is not the published
+/// trace. `flag` is `--step` or `--pace 300`.
+pub fn paced_run(flag: &str) -> Text {
+    Text::new(
+        format!(
+            "{}{flag}): kernel timers ran at human speed; not comparable with the snapshot ==",
+            PACED_RUN.0
+        ),
+        format!(
+            "{}{flag}）：内核的定时器按人的速度走，与快照不可比 ==",
+            PACED_RUN.1
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
 // The end of a trace: where to go next
 // ---------------------------------------------------------------------------------------
 
@@ -374,8 +397,8 @@ messages! {
         "{count} of {total} labs stopped early: {ids}",
         "{total} 个实验中有 {count} 个中途停止：{ids}";
     STEP_HINT:
-        "(--step: press Enter for each next event)",
-        "（--step：每按一次回车，执行下一步）";
+        "next: event {next} · Enter, space or → step · c to the end of the section · q quit",
+        "下一个：第 {next} 个事件 · 回车、空格或 → 单步 · c 走完本节 · q 退出";
     FLAG_BELONGS_TO_RUN:
         "{flag} belongs to `netlab run` (write it after the subcommand: `netlab run LAB {flag} ...`)",
         "{flag} 是 `netlab run` 的选项（写在子命令后面：`netlab run LAB {flag} ...`）";
@@ -387,6 +410,9 @@ messages! {
         "无法写出输出：{err}";
 
     // `netlab verify`.
+    VERIFY_NOT_COMPARABLE:
+        "a paced run (--step, --pace) is not comparable with the published snapshot: kernel timers run at human speed there; verify always runs the lab at full speed, without those flags",
+        "放慢的运行（--step、--pace）与公开的快照不可比：那时内核的定时器按人的速度走；verify 总是全速运行实验，不接受这两个参数";
     VERIFY_FROM_DISK:
         "comparing with the snapshots in {dir}",
         "与 {dir} 中的快照比较";

@@ -83,6 +83,7 @@ impl Side {
     /// text that came over the connection. Only a text on [`commands::ALLOWED`] runs; any
     /// other is refused before a process exists, and the refusal is recorded.
     pub fn run_command(&self, var: &str, text: &[u8]) -> Result<CommandOutput, CommandError> {
+        self.begin();
         let cmd = match commands::lookup(text) {
             Ok(cmd) => cmd,
             Err(refused) => {
@@ -122,6 +123,7 @@ impl Side {
     /// `header = struct.pack('i', n)`: the 4-byte header, made by [`framing::length_header`]
     /// for `'i'`. Fails (recorded) when `n` does not fit.
     pub fn struct_pack(&self, var: &str, format: Pack, n: usize) -> io::Result<[u8; 4]> {
+        self.begin();
         let call = format!("{var} = struct.pack({}, {n})", format.python());
         let packed = match format {
             Pack::NativeInt => framing::length_header(n).map_err(io::Error::other),
@@ -144,6 +146,7 @@ impl Side {
 
     /// `n = struct.unpack('i', b'...')[0]`: how a reader using `format` reads 4 bytes.
     pub fn struct_unpack(&self, var: &str, format: Pack, bytes: [u8; 4]) -> i64 {
+        self.begin();
         let value = match format {
             Pack::NativeInt => i64::from(i32::from_le_bytes(bytes)),
             Pack::NetworkUnsigned => i64::from(u32::from_be_bytes(bytes)),
@@ -168,6 +171,7 @@ impl Side {
         data_var: &str,
         data: &[u8],
     ) -> JsonHeader {
+        self.begin();
         let header = JsonHeader::for_payload(filename, data);
         self.step(
             format!(
@@ -182,6 +186,7 @@ impl Side {
     /// `header_bytes = json.dumps(header_dic).encode('utf-8')`, as the course writes it: the
     /// JSON with Python's default separators that [`framing::encode_json_frame`] sends.
     pub fn json_dumps(&self, var: &str, dict_var: &str, header: &JsonHeader) -> Vec<u8> {
+        self.begin();
         let bytes = header.to_json().into_bytes();
         self.step_bytes(
             format!("{var} = json.dumps({dict_var}).encode('utf-8')"),
@@ -192,6 +197,7 @@ impl Side {
 
     /// `digest = hashlib.md5(data).hexdigest()`, really computed.
     pub fn md5_hex(&self, var: &str, data_var: &str, data: &[u8]) -> String {
+        self.begin();
         let digest = framing::md5_hex(data);
         self.step(
             format!("{var} = hashlib.md5({data_var}).hexdigest()"),
@@ -202,6 +208,7 @@ impl Side {
 
     /// `open(path, 'wb').write(data)`: returns how many bytes were written.
     pub fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<usize> {
+        self.begin();
         let call = format!(
             "open({}, 'wb').write({})",
             self.show_path(path),
@@ -221,6 +228,7 @@ impl Side {
 
     /// `data = open(path, 'rb').read()`
     pub fn read_file(&self, var: &str, path: &Path) -> io::Result<Vec<u8>> {
+        self.begin();
         let call = format!("{var} = open({}, 'rb').read()", self.show_path(path));
         match std::fs::read(path) {
             Ok(data) => {

@@ -5,12 +5,19 @@
 //! a call still belong to that call's line; everything is single-threaded, so the order of the
 //! trace is the order of the lab's code, never of thread timing.
 //!
+//! A live run (`--step`, `--pace`) waits at a [`Gate`] where the next call or probe is about to
+//! start: [`Recorder::begin`], which every recorded call and probe of the engine calls first,
+//! sends the event before it (its notes are complete once the next call starts), then waits.
+//! So the kernel is always in the state the screen has just shown, and a second pane
+//! (`ss -tan`) agrees with it.
+//!
 //! Every method borrows the recorder's state only for its own few lines and never while it
-//! calls out: the sink is taken out of its cell for the duration of a write and put back.
+//! calls out: the sink and the gate are taken out of their cells while they run and put back.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 
 use crate::event::{Event, Facts, Kind, Lang, Outcome, Text};
@@ -42,6 +49,52 @@ impl Figure {
     }
 }
 
+/// Where a live run waits: before each recorded call or probe starts, with every event before
+/// it already on screen. `--step` waits for a key, `--pace` for a pause.
+pub trait Gate {
+    /// The flag that made this run live, as the trace marks it: `--step`, `--pace 300`.
+    fn flag(&self) -> String;
+
+    /// Waits until the next call or probe may start. `Err` stops the run there: the lab's
+    /// steps end at once and everything it made is dropped (see [`until_stopped`]).
+    fn wait(&mut self, at: Waypoint) -> Result<(), Stop>;
+}
+
+/// Where a run is when it reaches its gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waypoint {
+    /// Events shown so far; the next one is `shown + 1`.
+    pub shown: u32,
+    /// The next event opens a new section of the lesson.
+    pub opens_section: bool,
+}
+
+/// Why a live run stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The user asked to stop (`q`, Esc).
+    Quit,
+    /// The user pressed Ctrl-C at the prompt (raw mode reads it as a key, not a signal).
+    Interrupted,
+}
+
+/// What unwinds a lab's steps when its gate stops the run; only [`until_stopped`] catches it.
+struct Stopped(Stop);
+
+/// Runs a lab's steps; a gate that stops the run ends them where they are. The stop unwinds
+/// the lab's stack (as a cancelled query unwinds in salsa): every socket, temporary directory
+/// and child process the steps hold is dropped on the way, and no lab code can mistake the
+/// stop for an error of its own and carry on. Any other panic goes on unwinding.
+pub fn until_stopped<T>(steps: impl FnOnce() -> T) -> Result<T, Stop> {
+    match panic::catch_unwind(AssertUnwindSafe(steps)) {
+        Ok(value) => Ok(value),
+        Err(payload) => match payload.downcast::<Stopped>() {
+            Ok(stopped) => Err(stopped.0),
+            Err(other) => panic::resume_unwind(other),
+        },
+    }
+}
+
 /// Records the events of one lab run. Cheap to clone: every handle shares the same run.
 #[derive(Clone)]
 pub struct Recorder {
@@ -52,6 +105,8 @@ struct Inner {
     options: TraceOptions,
     /// Taken out while it writes (see [`Recorder::write`]), so no borrow spans the sink's code.
     sink: Cell<Option<Box<dyn Sink>>>,
+    /// Taken out while it waits, like the sink.
+    gate: Cell<Option<Box<dyn Gate>>>,
     book: RefCell<Book>,
 }
 
@@ -65,17 +120,69 @@ struct Book {
     sink_error: Option<io::Error>,
     /// The stable name the next run-dependent figure shows as (see [`Recorder::named`]).
     figure_name: Option<Figure>,
+    /// The event count at the last gate: a run waits once per event, however many steps
+    /// of one call begin.
+    gated_at: Option<u32>,
+    /// Set once the gate stopped the run: nothing more is recorded or waited for.
+    stopped: Option<Stop>,
 }
 
 impl Recorder {
     pub fn new(options: TraceOptions, sink: Box<dyn Sink>) -> Recorder {
+        Recorder::gated(options, sink, None)
+    }
+
+    /// A recorder for a live run: it waits at `gate` before each call or probe.
+    pub fn gated(
+        options: TraceOptions,
+        sink: Box<dyn Sink>,
+        gate: Option<Box<dyn Gate>>,
+    ) -> Recorder {
         Recorder {
             inner: Rc::new(Inner {
                 options,
                 sink: Cell::new(Some(sink)),
+                gate: Cell::new(gate),
                 book: RefCell::new(Book::default()),
             }),
         }
+    }
+
+    /// A recorded call or probe is about to start: the event before it is final and goes to
+    /// the renderer, then a live run waits at its gate. Every engine function that records a
+    /// line calls this first, before it touches the kernel, so a paused run shows the kernel
+    /// exactly as the last printed line left it. Calling it again before the next event is
+    /// recorded does nothing.
+    pub fn begin(&self) {
+        self.flush_pending();
+        let at = {
+            let mut book = self.inner.book.borrow_mut();
+            if book.stopped.is_some() || book.gated_at == Some(book.seq) {
+                return;
+            }
+            book.gated_at = Some(book.seq);
+            Waypoint {
+                shown: book.seq,
+                opens_section: book.next_section.is_some(),
+            }
+        };
+        let Some(mut gate) = self.inner.gate.take() else {
+            return;
+        };
+        let passed = gate.wait(at);
+        self.inner.gate.set(Some(gate));
+        if let Err(stop) = passed {
+            self.inner.book.borrow_mut().stopped = Some(stop);
+            panic::resume_unwind(Box::new(Stopped(stop)));
+        }
+    }
+
+    /// The flag that made this run live (`--step`, `--pace 300`), or None for a normal run.
+    pub fn live_flag(&self) -> Option<String> {
+        let gate = self.inner.gate.take()?;
+        let flag = gate.flag();
+        self.inner.gate.set(Some(gate));
+        Some(flag)
     }
 
     pub fn options(&self) -> TraceOptions {
@@ -95,6 +202,9 @@ impl Recorder {
     /// A note on the event just recorded (or, before any, on the next one).
     pub fn note(&self, text: Text) {
         let mut book = self.inner.book.borrow_mut();
+        if book.stopped.is_some() {
+            return;
+        }
         match book.pending.as_mut() {
             Some(event) => event.notes.push(text),
             None => book.next_notes.push(text),
@@ -105,6 +215,10 @@ impl Recorder {
     pub fn emit(&self, side: &str, kind: Kind, call: Text, outcome: Outcome) {
         self.flush_pending();
         let mut book = self.inner.book.borrow_mut();
+        if book.stopped.is_some() {
+            // Steps that run while a stop unwinds (a Drop that records) show nothing more.
+            return;
+        }
         book.seq += 1;
         let event = Event {
             seq: book.seq,
@@ -162,7 +276,11 @@ impl Recorder {
     }
 
     pub fn start(&self, id: &str, title: &Text) -> io::Result<()> {
-        self.write(|sink| sink.lab_start(id, title))
+        self.write(|sink| sink.lab_start(id, title))?;
+        match self.live_flag() {
+            Some(flag) => self.write(|sink| sink.live(&flag)),
+            None => Ok(()),
+        }
     }
 
     /// Sends the last event and how the run ended, and reports any output error (a closed

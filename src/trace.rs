@@ -10,8 +10,8 @@ use crate::commands::CommandError;
 use crate::event::{Kind, Lang, Outcome, Text};
 use crate::framing::ReadError;
 use crate::kernel::{Kernel, Mismatch, ProbeError};
-use crate::recorder::Recorder;
 pub use crate::recorder::{Figure, TraceOptions};
+use crate::recorder::{Gate, Recorder};
 use crate::render::{LabEnd, Sink};
 use crate::sock::registry::Registry;
 use crate::sock::Side;
@@ -64,10 +64,15 @@ pub struct Trace {
 }
 
 impl Trace {
-    pub(crate) fn new(lab: &'static str, options: TraceOptions, sink: Box<dyn Sink>) -> Trace {
+    pub(crate) fn new(
+        lab: &'static str,
+        options: TraceOptions,
+        sink: Box<dyn Sink>,
+        gate: Option<Box<dyn Gate>>,
+    ) -> Trace {
         Trace {
             lab,
-            recorder: Recorder::new(options, sink),
+            recorder: Recorder::gated(options, sink, gate),
             registry: Registry::new(options.raw),
         }
     }
@@ -96,6 +101,7 @@ impl Trace {
     /// many clients the probes found in each state, say). Unlike a `kernel` line it is not a
     /// reading of the kernel, and the trace says so by its label.
     pub fn summary(&self, what: Text, result: Text) {
+        self.recorder.begin();
         self.recorder
             .emit("lab", Kind::Summary, what, Outcome::Returned(result));
     }

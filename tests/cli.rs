@@ -384,7 +384,7 @@ fn lab_01_stops_when_the_kernel_keeps_no_time_wait() {
     );
     let out = stdout(&output);
     assert!(
-        out.ends_with("sock_diag (as ss -tan): connection ('127.0.0.1', CLIENT_PORT_1) to ('127.0.0.1', PORT)  -> no such connection\n"),
+        out.ends_with("sock_diag (as ss -tan): connection ('127.0.0.1', CLIENT_PORT_1) to\n                ('127.0.0.1', PORT)\n                -> no such connection\n"),
         "{out}"
     );
     assert!(!out.contains("TIME_WAIT"), "{out}");

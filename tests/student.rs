@@ -235,10 +235,10 @@ fn verify_compares_a_saved_run_output_or_snap_file() {
 #[test]
 fn a_paced_output_is_recognised() {
     assert!(netlab::snapshot::is_paced(
-        "netlab 01-phone-call: title\n(paced: 500 ms between events)\n\n  1 server"
+        "netlab 01-phone-call: title\n== paced run (--pace 500): kernel timers ran at human speed; not comparable with the snapshot ==\n\n  1 server"
     ));
     assert!(!netlab::snapshot::is_paced(
-        "netlab 01-phone-call: title\n\n(paced later, in a note)\n"
+        "netlab 01-phone-call: title\n\n-- a section --\n  1 server  x\n== paced run (--pace 500), later in a note ==\n"
     ));
 }
 

@@ -26,10 +26,10 @@ pub fn run(t: &Trace) -> LabResult {
     );
     phone.bind(&Addr::loopback(0))?;
     t.note(
-        "Insert the SIM: the address is the phone number. The course writes a fixed port such as 8080;\n\
-         netlab asks for port 0 so the kernel picks a free one, and any number of labs can run at once.\n\
+        "Insert the SIM: the address is the phone number. The course writes a fixed port such as 8080; \
+         netlab asks for port 0 so the kernel picks a free one, and any number of labs can run at once. \
          The trace calls that port PORT (run with --raw to see the real number).",
-        "插卡：地址就是电话号码。课程里写死了端口（如 8080）；netlab 请求端口 0，由内核挑一个空闲端口，\n\
+        "插卡：地址就是电话号码。课程里写死了端口（如 8080）；netlab 请求端口 0，由内核挑一个空闲端口，\
          这样多个实验可以同时运行。轨迹里把这个端口记作 PORT（加 --raw 可看到真实数字）。",
     );
     phone.listen(5)?;
@@ -43,17 +43,17 @@ pub fn run(t: &Trace) -> LabResult {
     let dialer = client.tcp("phone")?;
     dialer.connect(&phone.local_addr()?)?;
     t.note(
-        "Dial: connect() runs the three-way handshake (SYN, SYN-ACK, ACK) with the server's kernel.\n\
-         The client never chose its own port: the kernel gave it an ephemeral one\n\
+        "Dial: connect() runs the three-way handshake (SYN, SYN-ACK, ACK) with the server's kernel. \
+         The client never chose its own port: the kernel gave it an ephemeral one \
          (from net.ipv4.ip_local_port_range), shown as CLIENT_PORT_1.",
-        "拨号：connect() 与服务端的内核完成三次握手（SYN、SYN-ACK、ACK）。\n\
+        "拨号：connect() 与服务端的内核完成三次握手（SYN、SYN-ACK、ACK）。\
          客户端没有自己选端口：内核从临时端口范围（net.ipv4.ip_local_port_range）里分了一个，记作 CLIENT_PORT_1。",
     );
     kernel.tcp_state(&dialer, TcpState::Established)?;
     let (waiting, _) = kernel.accept_queue(&phone)?;
     t.expect(waiting == 1, "the connection waits in the accept queue")?;
     t.note(
-        "The call is already connected, yet the server program has not answered: the finished\n\
+        "The call is already connected, yet the server program has not answered: the finished \
          connection waits in the listening socket's accept queue.",
         "电话已经接通，可服务端程序还没接听：建立好的连接正在监听套接字的 accept 队列里等着。",
     );
@@ -61,10 +61,10 @@ pub fn run(t: &Trace) -> LabResult {
     t.section("The server answers", "服务端接电话");
     let (conn, _addr) = phone.accept("conn")?;
     t.note(
-        "Answer: accept() takes the connection out of the queue and returns a new socket, conn, for\n\
-         this one call; phone keeps listening for the next. addr is the caller's number: the\n\
+        "Answer: accept() takes the connection out of the queue and returns a new socket, conn, for \
+         this one call; phone keeps listening for the next. addr is the caller's number: the \
          client's IP address and the port the kernel gave it.",
-        "接电话：accept() 从队列里取出这条连接，返回一个新的套接字 conn，专门负责这通电话；\n\
+        "接电话：accept() 从队列里取出这条连接，返回一个新的套接字 conn，专门负责这通电话；\
          phone 继续等下一个来电。addr 是来电号码：客户端的 IP 和内核分配给它的端口。",
     );
     kernel.tcp_state(&conn, TcpState::Established)?;
@@ -77,9 +77,9 @@ pub fn run(t: &Trace) -> LabResult {
     let message = b"hello netlab";
     dialer.send(message)?;
     t.note(
-        "Speak: send() copies the bytes into the client's kernel and returns at once; it does not\n\
+        "Speak: send() copies the bytes into the client's kernel and returns at once; it does not \
          wait for the server to read them. Only bytes can be sent: Python code writes msg.encode('utf-8').",
-        "说话：send() 把字节交给客户端的内核就立即返回，并不等服务端读取。\n\
+        "说话：send() 把字节交给客户端的内核就立即返回，并不等服务端读取。\
          只能发送字节：Python 里要写 msg.encode('utf-8')。",
     );
     let waiting = kernel.recv_queue(&conn)?;
@@ -124,12 +124,12 @@ pub fn run(t: &Trace) -> LabResult {
     );
     kernel.tcp_state_between(&client_end, &server_end, Some(TcpState::TimeWait))?;
     t.note(
-        "Both programs closed their sockets, yet the kernel keeps the client's end for a while in\n\
-         TIME_WAIT, because the client hung up first. No fd is left; only the kernel's connection\n\
-         table shows it (`ss -tan`, /proc/net/tcp). Lab 06 shows why this matters when a server\n\
+        "Both programs closed their sockets, yet the kernel keeps the client's end for a while in \
+         TIME_WAIT, because the client hung up first. No fd is left; only the kernel's connection \
+         table shows it (`ss -tan`, /proc/net/tcp). Lab 06 shows why this matters when a server \
          restarts.",
-        "两边的程序都关闭了套接字，但因为客户端先挂断，内核还会把客户端这一头在 TIME_WAIT 里保留一段时间。\n\
-         它已经没有文件描述符，只有内核的连接表（`ss -tan`、/proc/net/tcp）能看到。\n\
+        "两边的程序都关闭了套接字，但因为客户端先挂断，内核还会把客户端这一头在 TIME_WAIT 里保留一段时间。\
+         它已经没有文件描述符，只有内核的连接表（`ss -tan`、/proc/net/tcp）能看到。\
          实验 06 会讲它对重启服务端的影响。",
     );
     Ok(())

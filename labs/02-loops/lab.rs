@@ -51,7 +51,7 @@ pub fn run(t: &Trace) -> LabResult {
     let second = t.side("client-2").tcp("phone")?;
     second.connect(&number)?;
     t.note(
-        "connect() returned: the handshake is complete, although the server program is still inside\n\
+        "connect() returned: the handshake is complete, although the server program is still inside \
          its communication loop with the first caller and has not called accept().",
         "connect() 已经返回：握手完成了，尽管服务端程序还在和第一个客户端通信循环，并没有调用 accept()。",
     );
@@ -75,9 +75,9 @@ pub fn run(t: &Trace) -> LabResult {
     first.close();
     conn.recv(1024)?;
     t.note(
-        "b'' means the caller hung up (FIN). The loop checks `if not data: break`, leaves the\n\
+        "b'' means the caller hung up (FIN). The loop checks `if not data: break`, leaves the \
          communication loop and closes this connection. Lab 04 shows what happens without that check.",
-        "b'' 表示对方挂断了（FIN）。循环里检查 `if not data: break`，跳出通信循环并关闭这条连接。\n\
+        "b'' 表示对方挂断了（FIN）。循环里检查 `if not data: break`，跳出通信循环并关闭这条连接。\
          实验 04 会演示少了这个判断会怎样。",
     );
     conn.close();

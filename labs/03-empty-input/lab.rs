@@ -27,9 +27,9 @@ pub fn run(t: &Trace) -> LabResult {
     dialer.connect(&phone.local_addr()?)?;
     let (conn, _) = phone.accept("conn")?;
     t.note(
-        "The client loop is `msg = input('>>: ').strip()`, then `phone.send(msg.encode('utf-8'))`,\n\
+        "The client loop is `msg = input('>>: ').strip()`, then `phone.send(msg.encode('utf-8'))`, \
          then `phone.recv(1024)`. The server loop is `conn.recv(1024)`, then `conn.send(data.upper())`.",
-        "客户端的循环是：`msg = input('>>: ').strip()`，然后 `phone.send(msg.encode('utf-8'))`，\n\
+        "客户端的循环是：`msg = input('>>: ').strip()`，然后 `phone.send(msg.encode('utf-8'))`，\
          再 `phone.recv(1024)`。服务端的循环是：`conn.recv(1024)`，然后 `conn.send(data.upper())`。",
     );
 
@@ -56,9 +56,9 @@ pub fn run(t: &Trace) -> LabResult {
     let sent = dialer.send(b"")?;
     t.expect(sent == 0, "send(b'') returns 0")?;
     t.note(
-        "strip() turned the empty line (or a line of spaces) into '', so the client sends b''.\n\
+        "strip() turned the empty line (or a line of spaces) into '', so the client sends b''. \
          send() returns 0: there were 0 bytes to take. No error tells the program anything went wrong.",
-        "strip() 把空行（或全是空格的一行）变成了 ''，于是客户端发送 b''。\n\
+        "strip() 把空行（或全是空格的一行）变成了 ''，于是客户端发送 b''。\
          send() 返回 0：本来就没有字节可交给内核。程序得不到任何出错的提示。",
     );
     let after = kernel.bytes_sent(&dialer)?;
@@ -85,9 +85,9 @@ pub fn run(t: &Trace) -> LabResult {
         }
     }
     t.note(
-        "The server's loop is back in recv(1024): it waits for at least one byte, which never comes.\n\
+        "The server's loop is back in recv(1024): it waits for at least one byte, which never comes. \
          The course program would hang here.",
-        "服务端的循环又回到了 recv(1024)：它要等至少一个字节，可这个字节永远不会来。\n\
+        "服务端的循环又回到了 recv(1024)：它要等至少一个字节，可这个字节永远不会来。\
          课程里的程序会一直卡在这里。",
     );
     match dialer.recv(1024) {
@@ -97,9 +97,9 @@ pub fn run(t: &Trace) -> LabResult {
         }
     }
     t.note(
-        "The client waits for the answer to a message that never left. Each side waits for the\n\
+        "The client waits for the answer to a message that never left. Each side waits for the \
          other, forever: the course program hangs here too, and the prompt >>: never comes back.",
-        "客户端在等一条回复，而它的消息根本没有发出去。两边都在等对方，永远等下去：\n\
+        "客户端在等一条回复，而它的消息根本没有发出去。两边都在等对方，永远等下去：\
          课程里的客户端也卡在这里，>>: 提示符再也不会出现。",
     );
 
@@ -122,10 +122,10 @@ pub fn run(t: &Trace) -> LabResult {
     let data = conn.recv(1024)?;
     t.expect(data.is_empty(), "the server's recv() returns b'' after the FIN")?;
     t.note(
-        "The server's recv() (the one blocking above) wakes up with b''. This server checks\n\
-         `if not data: break`, closes conn and goes back to accept(). Lab 04 shows the server\n\
+        "The server's recv() (the one blocking above) wakes up with b''. This server checks \
+         `if not data: break`, closes conn and goes back to accept(). Lab 04 shows the server \
          without that check.",
-        "服务端的 recv()（就是上面阻塞的那个）被唤醒，返回 b''。这个服务端检查了 `if not data: break`，\n\
+        "服务端的 recv()（就是上面阻塞的那个）被唤醒，返回 b''。这个服务端检查了 `if not data: break`，\
          于是关闭 conn，回到 accept()。实验 04 演示少了这个判断的服务端。",
     );
     conn.close();
@@ -138,16 +138,16 @@ pub fn run(t: &Trace) -> LabResult {
     fixed.connect(&phone.local_addr()?)?;
     let (conn, _) = phone.accept("conn")?;
     t.note(
-        "The fixed client checks right after input(): `if not msg: continue`. An empty line goes\n\
+        "The fixed client checks right after input(): `if not msg: continue`. An empty line goes \
          straight back to the prompt and never reaches send().",
-        "修正后的客户端在 input() 之后立刻检查：`if not msg: continue`。空行直接回到提示符，\n\
+        "修正后的客户端在 input() 之后立刻检查：`if not msg: continue`。空行直接回到提示符，\
          根本不会走到 send()。",
     );
     let before = kernel.bytes_sent(&fixed)?;
     t.note(
-        "The user presses Enter on an empty line again. The fixed client skips it: no call at all,\n\
+        "The user presses Enter on an empty line again. The fixed client skips it: no call at all, \
          and the kernel's counter of data sent on this connection is still 0.",
-        "用户又按了一次空回车。修正后的客户端直接跳过：一个调用都没有，\n\
+        "用户又按了一次空回车。修正后的客户端直接跳过：一个调用都没有，\
          内核记录的这条连接已发送数据量仍然是 0。",
     );
     t.expect(before == 0, "the fixed client sent nothing for the empty line")?;

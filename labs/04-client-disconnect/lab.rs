@@ -39,9 +39,9 @@ pub fn run(t: &Trace) -> LabResult {
     client.connect(&number)?;
     let (conn, _) = phone.accept("conn")?;
     t.note(
-        "The server's communication loop is the course's first version:\n\
+        "The server's communication loop is the course's first version: \
          `while True: data = conn.recv(1024); print(data); conn.send(data.upper())`.",
-        "服务端的通信循环是课程最初的写法：\n\
+        "服务端的通信循环是课程最初的写法：\
          `while True: data = conn.recv(1024); print(data); conn.send(data.upper())`。",
     );
     exchange(&client, &conn, b"hi")?;
@@ -52,9 +52,9 @@ pub fn run(t: &Trace) -> LabResult {
     );
     client.close();
     t.note(
-        "Whether the client calls close(), returns, or is killed with Ctrl-C, on Linux its kernel\n\
+        "Whether the client calls close(), returns, or is killed with Ctrl-C, on Linux its kernel \
          closes the socket politely with FIN (it would send RST only if unread data were left).",
-        "无论客户端是调用 close()、正常退出，还是被 Ctrl-C 杀掉，Linux 内核都会用 FIN 礼貌地关闭连接\n\
+        "无论客户端是调用 close()、正常退出，还是被 Ctrl-C 杀掉，Linux 内核都会用 FIN 礼貌地关闭连接\
          （只有当接收队列里还有没读的数据时才会改发 RST）。",
     );
     kernel.tcp_state(&conn, TcpState::CloseWait)?;
@@ -65,7 +65,7 @@ pub fn run(t: &Trace) -> LabResult {
     let waiting = kernel.recv_queue(&conn)?;
     t.expect(waiting == 0, "no data waiting after the FIN")?;
     t.note(
-        "No bytes wait, just as in lab 03, where recv() blocked. This time the FIN has marked the\n\
+        "No bytes wait, just as in lab 03, where recv() blocked. This time the FIN has marked the \
          end of the stream.",
         "和实验 03 一样没有字节可读，那时 recv() 阻塞了。这一次 FIN 已经标出了数据流的结尾。",
     );
@@ -80,9 +80,9 @@ pub fn run(t: &Trace) -> LabResult {
         t.expect(data.is_empty(), "recv() returns b'' after the FIN")?;
         if turn == 1 {
             t.note(
-                "recv() returns b'' at once instead of waiting: after a FIN there will never be more\n\
+                "recv() returns b'' at once instead of waiting: after a FIN there will never be more \
                  data, and b'' is how recv() says so. It says it again on every call.",
-                "recv() 立刻返回 b''，不再等待：收到 FIN 之后再也不会有数据了，recv() 就用 b'' 告诉你。\n\
+                "recv() 立刻返回 b''，不再等待：收到 FIN 之后再也不会有数据了，recv() 就用 b'' 告诉你。\
                  以后每次调用都一样。",
             );
         }
@@ -90,22 +90,22 @@ pub fn run(t: &Trace) -> LabResult {
         t.expect(sent == 0, "send(b'') returns 0")?;
         if turn == 1 {
             t.note(
-                "b''.upper() is b'', and send(b'') returns 0 without an error (lab 03).\n\
+                "b''.upper() is b'', and send(b'') returns 0 without an error (lab 03). \
                  Nothing stops the loop, so it goes round again.",
-                "b''.upper() 还是 b''，send(b'') 返回 0，也不报错（见实验 03）。\n\
+                "b''.upper() 还是 b''，send(b'') 返回 0，也不报错（见实验 03）。\
                  没有任何东西让循环停下，于是它又转了一圈。",
             );
         }
     }
     t.note(
-        "netlab stops the loop after three turns. The course's server would go round forever,\n\
+        "netlab stops the loop after three turns. The course's server would go round forever, \
          as fast as the CPU allows (one core at 100%), printing b'' each time.",
-        "netlab 转了三圈就停下了。课程里的服务端会永远转下去，CPU 有多快就转多快\n\
+        "netlab 转了三圈就停下了。课程里的服务端会永远转下去，CPU 有多快就转多快\
          （占满一个核），每一圈都打印一个 b''。",
     );
     conn.close();
     t.note(
-        "netlab closes conn by hand; the spinning server never reaches this line. The same listening\n\
+        "netlab closes conn by hand; the spinning server never reaches this line. The same listening \
          phone serves the next parts.",
         "netlab 手动关闭了 conn；空转的服务端永远走不到这一行。接下来的部分继续用同一个监听的 phone。",
     );
@@ -120,12 +120,12 @@ pub fn run(t: &Trace) -> LabResult {
     exchange(&client2, &conn, b"hi again")?;
     client2.set_linger_zero()?;
     t.note(
-        "This part reproduces what Windows does, on this Linux machine. When a client program is\n\
-         killed on Windows, its connections are typically reset (RST) instead of closed (FIN).\n\
-         Linux sends RST for a close() with SO_LINGER on and a linger time of 0 s: that is how\n\
+        "This part reproduces what Windows does, on this Linux machine. When a client program is \
+         killed on Windows, its connections are typically reset (RST) instead of closed (FIN). \
+         Linux sends RST for a close() with SO_LINGER on and a linger time of 0 s: that is how \
          netlab makes the same packet here.",
-        "这一部分在这台 Linux 机器上重现 Windows 的行为。在 Windows 上，客户端程序被杀掉时，\n\
-         它的连接通常会被重置（RST），而不是正常关闭（FIN）。在 Linux 上，打开 SO_LINGER 并把\n\
+        "这一部分在这台 Linux 机器上重现 Windows 的行为。在 Windows 上，客户端程序被杀掉时，\
+         它的连接通常会被重置（RST），而不是正常关闭（FIN）。在 Linux 上，打开 SO_LINGER 并把\
          等待时间设为 0 秒，close() 就会发 RST：netlab 就用这个办法在这里发出同样的报文。",
     );
     client2.close();
@@ -145,15 +145,15 @@ pub fn run(t: &Trace) -> LabResult {
         }
     }
     t.note(
-        "recv() raises instead of returning. Linux names the error ECONNRESET (104). Windows\n\
-         reports the same event as WSAECONNRESET (10054): Python shows\n\
-         `ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the\n\
-         remote host`. Without try/except the exception ends the server: the course's \"crash\".\n\
+        "recv() raises instead of returning. Linux names the error ECONNRESET (104). Windows \
+         reports the same event as WSAECONNRESET (10054): Python shows \
+         `ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the \
+         remote host`. Without try/except the exception ends the server: the course's \"crash\". \
          `if not data: break` cannot help here: recv() never returned any data to test.",
-        "recv() 没有返回，而是抛出异常。Linux 把这个错误叫 ECONNRESET（104）；Windows 把同一件事\n\
-         报告为 WSAECONNRESET（10054），Python 显示为\n\
-         `ConnectionResetError: [WinError 10054] 远程主机强迫关闭了一个现有的连接。`\n\
-         没有 try/except，这个异常就会让服务端程序退出：这就是课程里说的“崩溃”。\n\
+        "recv() 没有返回，而是抛出异常。Linux 把这个错误叫 ECONNRESET（104）；Windows 把同一件事\
+         报告为 WSAECONNRESET（10054），Python 显示为 \
+         `ConnectionResetError: [WinError 10054] 远程主机强迫关闭了一个现有的连接。` \
+         没有 try/except，这个异常就会让服务端程序退出：这就是课程里说的“崩溃”。\
          `if not data: break` 在这里帮不上忙：recv() 根本没有返回数据可供判断。",
     );
     conn.close();
@@ -166,13 +166,13 @@ pub fn run(t: &Trace) -> LabResult {
     client3.connect(&number)?;
     let (conn, _) = phone.accept("conn")?;
     t.note(
-        "The fixed communication loop:\n\
-         `try: data = conn.recv(1024)` / `except ConnectionResetError: break`\n\
-         `if not data: break` / `conn.send(data.upper())`, then `conn.close()`.\n\
+        "The fixed communication loop: \
+         `try: data = conn.recv(1024)` / `except ConnectionResetError: break` \
+         `if not data: break` / `conn.send(data.upper())`, then `conn.close()`. \
          The course writes `except Exception:`; naming the error keeps real bugs visible.",
-        "修正后的通信循环：\n\
-         `try: data = conn.recv(1024)` / `except ConnectionResetError: break`\n\
-         `if not data: break` / `conn.send(data.upper())`，最后 `conn.close()`。\n\
+        "修正后的通信循环：\
+         `try: data = conn.recv(1024)` / `except ConnectionResetError: break` \
+         `if not data: break` / `conn.send(data.upper())`，最后 `conn.close()`。\
          课程里写的是 `except Exception:`；只捕获这一个错误，别的真正的 bug 才不会被吞掉。",
     );
     exchange(&client3, &conn, b"bye soon")?;
@@ -220,9 +220,9 @@ pub fn run(t: &Trace) -> LabResult {
         }
     }
     t.note(
-        "Both callers left, one each way, and the server is back in accept(), waiting for the next\n\
+        "Both callers left, one each way, and the server is back in accept(), waiting for the next \
          one, as a server should. netlab stops here.",
-        "两个来电以两种方式离开，服务端都挺了过来，回到 accept() 等下一个来电，这才是服务端该有的样子。\n\
+        "两个来电以两种方式离开，服务端都挺了过来，回到 accept() 等下一个来电，这才是服务端该有的样子。\
          netlab 在这里结束。",
     );
     phone.close();

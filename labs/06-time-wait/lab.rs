@@ -51,7 +51,7 @@ fn serve_one(t: &Trace, client_side: &str, reuse: bool, first: First) -> Result<
         First::Server => {
             conn.close();
             t.note(
-                "The server hangs up first (say it is stopped with Ctrl-C while a client is still\n\
+                "The server hangs up first (say it is stopped with Ctrl-C while a client is still \
                  connected: its kernel closes conn). FIN goes to the client.",
                 "服务端先挂断（比如客户端还连着时服务端被 Ctrl-C 停掉，内核替它关闭 conn）。FIN 发给了客户端。",
             );
@@ -113,12 +113,12 @@ pub fn run(t: &Trace) -> LabResult {
     let first = serve_one(t, "client", false, First::Server)?;
     kernel.tcp_state_between(&first.server_end, &first.client_end, Some(TcpState::TimeWait))?;
     t.note(
-        "Both programs closed everything, yet the server's end of the connection lives on in\n\
-         TIME_WAIT: the side that closes first keeps it, on Linux for 60 s (fixed in the kernel).\n\
-         It is there to answer a late copy of the peer's FIN and to let stray packets of this\n\
+        "Both programs closed everything, yet the server's end of the connection lives on in \
+         TIME_WAIT: the side that closes first keeps it, on Linux for 60 s (fixed in the kernel). \
+         It is there to answer a late copy of the peer's FIN and to let stray packets of this \
          connection die out. It still holds port PORT.",
-        "两个程序都关掉了所有套接字，可服务端这一头的连接还活在 TIME_WAIT 里：先关闭的一方要保留它，\n\
-         Linux 上保留 60 秒（写死在内核里）。它用来应付对方迟到重发的 FIN，\n\
+        "两个程序都关掉了所有套接字，可服务端这一头的连接还活在 TIME_WAIT 里：先关闭的一方要保留它，\
+         Linux 上保留 60 秒（写死在内核里）。它用来应付对方迟到重发的 FIN，\
          也让这条连接残留在网络里的报文自然消失。它仍然占着端口 PORT。",
     );
 
@@ -129,9 +129,9 @@ pub fn run(t: &Trace) -> LabResult {
     let (_phone, bound) = restart(t, &first.port, false)?;
     t.expect(in_use(&bound), "bind() fails with EADDRINUSE")?;
     t.note(
-        "The restarted server cannot bind (EADDRINUSE): the TIME_WAIT connection still uses PORT.\n\
+        "The restarted server cannot bind (EADDRINUSE): the TIME_WAIT connection still uses PORT. \
          In the course's program this exception ends the server.",
-        "重启的服务端绑定失败（EADDRINUSE）：TIME_WAIT 的连接还在用 PORT。\n\
+        "重启的服务端绑定失败（EADDRINUSE）：TIME_WAIT 的连接还在用 PORT。\
          在课程的程序里，这个异常会让服务端直接退出。",
     );
 
@@ -145,13 +145,13 @@ pub fn run(t: &Trace) -> LabResult {
         "bind() still fails when only the new socket has SO_REUSEADDR",
     )?;
     t.note(
-        "Still in use. On Linux the flag must be on both sockets: the new one and the one holding\n\
-         the port. The TIME_WAIT connection came from the old server's phone, which never set it.\n\
-         So right after you add the line, restarts still fail until that old TIME_WAIT ends (60 s);\n\
+        "Still in use. On Linux the flag must be on both sockets: the new one and the one holding \
+         the port. The TIME_WAIT connection came from the old server's phone, which never set it. \
+         So right after you add the line, restarts still fail until that old TIME_WAIT ends (60 s); \
          once the running server has the flag, its restarts work (next part).",
-        "还是被占用。在 Linux 上两个套接字都要有这个标志：新的这个，以及占着端口的那个。\n\
-         TIME_WAIT 的连接来自旧服务端的 phone，而它没有设置过。\n\
-         所以刚加上这一行时，在旧的 TIME_WAIT 结束（60 秒）之前重启仍会失败；\n\
+        "还是被占用。在 Linux 上两个套接字都要有这个标志：新的这个，以及占着端口的那个。\
+         TIME_WAIT 的连接来自旧服务端的 phone，而它没有设置过。\
+         所以刚加上这一行时，在旧的 TIME_WAIT 结束（60 秒）之前重启仍会失败；\
          等运行中的服务端已经带着这个标志，它以后的重启就都能成功（见下一部分）。",
     );
 
@@ -162,9 +162,9 @@ pub fn run(t: &Trace) -> LabResult {
     let second = serve_one(t, "client-2", true, First::Server)?;
     kernel.tcp_state_between(&second.server_end, &second.client_end, Some(TcpState::TimeWait))?;
     t.note(
-        "The same TIME_WAIT on the server's end, but now its socket had SO_REUSEADDR: conn\n\
+        "The same TIME_WAIT on the server's end, but now its socket had SO_REUSEADDR: conn \
          inherited it from phone at accept().",
-        "服务端这一头同样处于 TIME_WAIT，不过这次它的套接字带着 SO_REUSEADDR：\n\
+        "服务端这一头同样处于 TIME_WAIT，不过这次它的套接字带着 SO_REUSEADDR：\
          conn 在 accept() 时从 phone 继承了它。",
     );
     let (_phone, bound) = restart(t, &second.port, false)?;
@@ -188,7 +188,7 @@ pub fn run(t: &Trace) -> LabResult {
     phone.listen(5)?;
     kernel.tcp_state_between(&second.server_end, &second.client_end, Some(TcpState::TimeWait))?;
     t.note(
-        "The old connection is still in TIME_WAIT: SO_REUSEADDR does not end it, it only lets a\n\
+        "The old connection is still in TIME_WAIT: SO_REUSEADDR does not end it, it only lets a \
          new socket bind beside it.",
         "旧连接仍在 TIME_WAIT：SO_REUSEADDR 并没有结束它，只是允许新套接字在它旁边绑定。",
     );
@@ -220,9 +220,9 @@ pub fn run(t: &Trace) -> LabResult {
     );
     kernel.tcp_state_between(&third.server_end, &third.client_end, None)?;
     t.note(
-        "The server's end (CLOSE_WAIT above) closed second: once the client acknowledged its FIN,\n\
+        "The server's end (CLOSE_WAIT above) closed second: once the client acknowledged its FIN, \
          the kernel dropped it. Nothing holds PORT_3.",
-        "服务端这一头（上面的 CLOSE_WAIT）是后关闭的：客户端确认了它的 FIN 之后，内核就把它删掉了。\n\
+        "服务端这一头（上面的 CLOSE_WAIT）是后关闭的：客户端确认了它的 FIN 之后，内核就把它删掉了。\
          没有任何东西占着 PORT_3。",
     );
     let (phone, bound) = restart(t, &third.port, false)?;
@@ -231,9 +231,9 @@ pub fn run(t: &Trace) -> LabResult {
         "bind() succeeds without SO_REUSEADDR when the client closed first",
     )?;
     t.note(
-        "So the restart works even without SO_REUSEADDR. A server cannot choose who hangs up first,\n\
+        "So the restart works even without SO_REUSEADDR. A server cannot choose who hangs up first, \
          though: real servers set SO_REUSEADDR before bind() every time.",
-        "所以即使不设 SO_REUSEADDR，重启也能成功。不过服务端没法决定谁先挂断：\n\
+        "所以即使不设 SO_REUSEADDR，重启也能成功。不过服务端没法决定谁先挂断：\
          实际的服务端每次都在 bind() 之前设置 SO_REUSEADDR。",
     );
     phone.listen(5)?;
@@ -244,17 +244,17 @@ pub fn run(t: &Trace) -> LabResult {
     );
     phone.close();
     t.note(
-        "The course's other fix edits /etc/sysctl.conf. netlab changes no system setting; here is\n\
+        "The course's other fix edits /etc/sysctl.conf. netlab changes no system setting; here is \
          what those lines do:\n\
-         - net.ipv4.tcp_tw_reuse: lets new outgoing connections (connect) reuse a TIME_WAIT port\n\
+         - net.ipv4.tcp_tw_reuse: lets new outgoing connections (connect) reuse a TIME_WAIT port \
          pair when that is safe; it does nothing for a server's bind().\n\
          - net.ipv4.tcp_tw_recycle: removed in Linux 4.12 (it broke clients behind NAT).\n\
-         - net.ipv4.tcp_fin_timeout: how long an orphaned connection may stay in FIN_WAIT2;\n\
+         - net.ipv4.tcp_fin_timeout: how long an orphaned connection may stay in FIN_WAIT2; \
          TIME_WAIT still lasts 60 s.\n\
          - net.ipv4.tcp_syncookies: a defence against SYN floods (lab 05's queue), not TIME_WAIT.\n\
          For a server that must restart at once, SO_REUSEADDR in the program is the fix.",
         "课程的另一个办法是修改 /etc/sysctl.conf。netlab 不改任何系统设置；这里只说明那几行的作用：\n\
-         - net.ipv4.tcp_tw_reuse：允许新的主动连接（connect）在安全时复用处于 TIME_WAIT 的端口对；\n\
+         - net.ipv4.tcp_tw_reuse：允许新的主动连接（connect）在安全时复用处于 TIME_WAIT 的端口对；\
          对服务端的 bind() 不起作用。\n\
          - net.ipv4.tcp_tw_recycle：Linux 4.12 已删除（它会让 NAT 后面的客户端连不上）。\n\
          - net.ipv4.tcp_fin_timeout：孤儿连接在 FIN_WAIT2 里最多停留多久；TIME_WAIT 仍是 60 秒。\n\

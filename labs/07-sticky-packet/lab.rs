@@ -34,9 +34,9 @@ pub fn run(t: &Trace) -> LabResult {
     caller.send(b"hello")?;
     caller.send(b"world")?;
     t.note(
-        "Two send() calls of 5 bytes each, made before the server reads. Each one only appends\n\
+        "Two send() calls of 5 bytes each, made before the server reads. Each one only appends \
          bytes to the same stream; nothing on the wire marks where 'hello' ends.",
-        "服务端还没读，客户端就连发了两次，每次 5 字节。每次 send() 只是往同一条字节流末尾追加字节；\n\
+        "服务端还没读，客户端就连发了两次，每次 5 字节。每次 send() 只是往同一条字节流末尾追加字节；\
          线路上没有任何标记说明 'hello' 在哪里结束。",
     );
     let queued = kernel.recv_queue(&conn)?;
@@ -48,9 +48,9 @@ pub fn run(t: &Trace) -> LabResult {
     let data = conn.recv(1024)?;
     t.expect(data == b"helloworld", "one recv returns both sends")?;
     t.note(
-        "One recv(1024) returns all 10 bytes: the two messages stuck together. From these bytes\n\
+        "One recv(1024) returns all 10 bytes: the two messages stuck together. From these bytes \
          the server cannot tell whether the client sent 'helloworld' once or 'hello' and 'world'.",
-        "一次 recv(1024) 把 10 个字节全拿走了：两条消息粘在了一起。服务端光看这些字节，\n\
+        "一次 recv(1024) 把 10 个字节全拿走了：两条消息粘在了一起。服务端光看这些字节，\
          分不清客户端是发了一次 'helloworld'，还是分别发了 'hello' 和 'world'。",
     );
     caller.close();
@@ -67,9 +67,9 @@ pub fn run(t: &Trace) -> LabResult {
     let cmd = conn.recv_into_var("cmd", 1024)?;
     let out = server.run_command("res", &cmd)?.combined();
     t.note(
-        "The server runs the command it received as a real process, without a shell, and only\n\
+        "The server runs the command it received as a real process, without a shell, and only \
          because it is on netlab's fixed list. seq prints 401 lines of 5 bytes.",
-        "服务端把收到的命令作为真实进程运行，不经过 shell，而且只因为它在 netlab 的固定清单上才运行。\n\
+        "服务端把收到的命令作为真实进程运行，不经过 shell，而且只因为它在 netlab 的固定清单上才运行。\
          seq 打印 401 行，每行 5 字节。",
     );
     let sent = conn.send(&out)?;
@@ -88,12 +88,12 @@ pub fn run(t: &Trace) -> LabResult {
     )?;
     t.note(
         format!(
-            "The whole reply had arrived, yet recv(1024) took only 1024 bytes: the head of the\n\
-             output, cut in the middle of a line. The other {left} bytes stay in the client's\n\
+            "The whole reply had arrived, yet recv(1024) took only 1024 bytes: the head of the \
+             output, cut in the middle of a line. The other {left} bytes stay in the client's \
              receive queue. The client prints the head and asks for the next command."
         ),
         format!(
-            "整个回复都已到达，recv(1024) 却只拿走 1024 字节：输出的开头，还断在一行的中间。\n\
+            "整个回复都已到达，recv(1024) 却只拿走 1024 字节：输出的开头，还断在一行的中间。\
              剩下的 {left} 字节留在客户端的接收队列里。客户端打印这个开头，接着等下一条命令。"
         ),
     );
@@ -122,17 +122,17 @@ pub fn run(t: &Trace) -> LabResult {
     let expected: Vec<u8> = [&out[1024..], &out2[..]].concat();
     t.expect(second == expected, "the reply starts with the previous tail")?;
     t.note(
-        "The client asked for `echo hello` and got the rest of seq's output first, starting with\n\
-         the newline that ends the cut line, and hello only at the very end. The stream has no\n\
+        "The client asked for `echo hello` and got the rest of seq's output first, starting with \
+         the newline that ends the cut line, and hello only at the very end. The stream has no \
          idea which bytes answer which command: each reply comes out behind by the old tail.",
-        "客户端要的是 `echo hello`，拿到的却先是 seq 输出的剩余部分（开头就是那行被截断处的换行符），\n\
+        "客户端要的是 `echo hello`，拿到的却先是 seq 输出的剩余部分（开头就是那行被截断处的换行符），\
          hello 排在最后。字节流根本不知道哪些字节回答哪条命令：每次回复都被上一次的残留拖在后面。",
     );
     kernel.recv_queue(&caller)?;
     t.note(
-        "Empty again only because this time the leftovers and the new reply fit into 1024 bytes.\n\
+        "Empty again only because this time the leftovers and the new reply fit into 1024 bytes. \
          A longer reply would have left a new tail for the command after it.",
-        "队列又空了，只是因为这一次残留加新回复一共没超过 1024 字节。\n\
+        "队列又空了，只是因为这一次残留加新回复一共没超过 1024 字节。\
          回复再长一些，就又会给下一条命令留下新的残留。",
     );
 
@@ -147,9 +147,9 @@ pub fn run(t: &Trace) -> LabResult {
     let waiting = kernel.recv_queue(&caller)?;
     t.expect(waiting == out3.len(), "the whole reply waits for the client")?;
     t.note(
-        "The client runs seq 1000 1400 again; the whole reply waits in its queue. Now it tries the\n\
+        "The client runs seq 1000 1400 again; the whole reply waits in its queue. Now it tries the \
          course's idea: ask recv() for so much that everything fits.",
-        "客户端再次运行 seq 1000 1400，整个回复都在它的队列里等着。现在它试试课程里的想法：\n\
+        "客户端再次运行 seq 1000 1400，整个回复都在它的队列里等着。现在它试试课程里的想法：\
          让 recv() 要得多到一次全装下。",
     );
     refused(
@@ -159,11 +159,11 @@ pub fn run(t: &Trace) -> LabResult {
         "recv(1024000000000000000000000) raises OverflowError",
     )?;
     t.note(
-        "This is the number in the course's code. recv() takes a C ssize_t, at most\n\
-         9223372036854775807 (2**63 - 1) on a 64-bit machine, and this number is larger: Python\n\
+        "This is the number in the course's code. recv() takes a C ssize_t, at most \
+         9223372036854775807 (2**63 - 1) on a 64-bit machine, and this number is larger: Python \
          raises OverflowError while it reads the arguments, before it looks at the socket.",
-        "这是课程代码里写的数字。recv() 的参数是 C 的 ssize_t，在 64 位机器上最大是\n\
-         9223372036854775807（2**63 - 1），这个数字比它还大：Python 在解析参数时就抛出 OverflowError，\n\
+        "这是课程代码里写的数字。recv() 的参数是 C 的 ssize_t，在 64 位机器上最大是 \
+         9223372036854775807（2**63 - 1），这个数字比它还大：Python 在解析参数时就抛出 OverflowError，\
          根本还没碰到套接字。",
     );
     refused(
@@ -173,13 +173,13 @@ pub fn run(t: &Trace) -> LabResult {
         "recv(1024000000000000) raises MemoryError",
     )?;
     t.note(
-        "The traceback the course prints shows another number, recv(1024000000000000), and\n\
-         MemoryError. That one fits ssize_t, so CPython goes on and allocates a bytes buffer of\n\
-         that size before it reads: 1024000000000000 bytes, about 931 TiB. netlab asked this\n\
+        "The traceback the course prints shows another number, recv(1024000000000000), and \
+         MemoryError. That one fits ssize_t, so CPython goes on and allocates a bytes buffer of \
+         that size before it reads: 1024000000000000 bytes, about 931 TiB. netlab asked this \
          machine's allocator for a buffer of that size in the same way, and it was refused.",
-        "课程打印出的报错信息里是另一个数字 recv(1024000000000000)，以及 MemoryError。这个数字\n\
-         装得进 ssize_t，于是 CPython 继续往下，在读之前先分配这么大的 bytes 缓冲区：\n\
-         1024000000000000 字节，约 931 TiB。netlab 也照样向这台机器的内存分配器要了这么大的缓冲区，\n\
+        "课程打印出的报错信息里是另一个数字 recv(1024000000000000)，以及 MemoryError。这个数字\
+         装得进 ssize_t，于是 CPython 继续往下，在读之前先分配这么大的 bytes 缓冲区：\
+         1024000000000000 字节，约 931 TiB。netlab 也照样向这台机器的内存分配器要了这么大的缓冲区，\
          同样被拒绝了。",
     );
     let kib = kernel.mem_total()?;
@@ -194,18 +194,18 @@ pub fn run(t: &Trace) -> LabResult {
     let still = kernel.recv_queue(&caller)?;
     t.expect(still == out3.len(), "the failed recvs read nothing")?;
     t.note(
-        "Nothing was read: both exceptions came before recv() reached the kernel, and the reply\n\
+        "Nothing was read: both exceptions came before recv() reached the kernel, and the reply \
          still waits. In the course's client either one ends the program with a traceback.",
-        "一个字节都没有读走：两个异常都发生在 recv() 找内核之前，回复还在队列里等着。\n\
+        "一个字节都没有读走：两个异常都发生在 recv() 找内核之前，回复还在队列里等着。\
          在课程的客户端里，不管哪一个，都会让程序带着报错信息退出。",
     );
     t.note(
-        "Even with that much memory it would fix nothing: recv returns what is in the queue at\n\
-         that moment, never \"one whole message\". A reply still on its way comes out cut, and two\n\
-         replies already queued come out stuck together. The receiver has to be told where each\n\
+        "Even with that much memory it would fix nothing: recv returns what is in the queue at \
+         that moment, never \"one whole message\". A reply still on its way comes out cut, and two \
+         replies already queued come out stuck together. The receiver has to be told where each \
          message ends: lab 08 sends the length first.",
-        "就算内存够，也解决不了问题：recv 返回的是那一刻队列里有的字节，而不是“一整条消息”。\n\
-         还在路上的回复照样会被截断，已经排在一起的两条回复照样粘在一起。\n\
+        "就算内存够，也解决不了问题：recv 返回的是那一刻队列里有的字节，而不是“一整条消息”。\
+         还在路上的回复照样会被截断，已经排在一起的两条回复照样粘在一起。\
          接收方必须被告知每条消息在哪里结束：实验 08 先发送长度。",
     );
 

@@ -40,14 +40,14 @@ pub fn run(t: &Trace) -> LabResult {
     let (long_len, long_header) = (out.len(), header);
     t.note(
         format!(
-            "The header is the reply's size as a 4-byte signed int, written the way this machine\n\
+            "The header is the reply's size as a 4-byte signed int, written the way this machine \
              stores numbers: little-endian, lowest byte first. {} = 0x{:08x}: 0x{:02x} goes first.",
             out.len(),
             out.len(),
             header[0]
         ),
         format!(
-            "报头就是回复的大小，用 4 字节有符号整数表示，字节顺序跟这台机器存数字的方式一样：\n\
+            "报头就是回复的大小，用 4 字节有符号整数表示，字节顺序跟这台机器存数字的方式一样：\
              小端序，低位字节在前。{} = 0x{:08x}，所以 0x{:02x} 排在最前面。",
             out.len(),
             out.len(),
@@ -57,9 +57,9 @@ pub fn run(t: &Trace) -> LabResult {
     conn.send(&header)?;
     conn.send(&out)?;
     t.note(
-        "Two sends, as in the course: the header, then the output. They may stick together on the\n\
+        "Two sends, as in the course: the header, then the output. They may stick together on the \
          way, and that is fine now: the first 4 bytes always say how many bytes follow.",
-        "和课程一样发两次：先发报头，再发输出。它们在路上可能粘在一起，但现在没关系了：\n\
+        "和课程一样发两次：先发报头，再发输出。它们在路上可能粘在一起，但现在没关系了：\
          最前面的 4 个字节总会说明后面跟着多少字节。",
     );
     let queued = kernel.recv_queue(&caller)?;
@@ -79,16 +79,16 @@ pub fn run(t: &Trace) -> LabResult {
     t.expect(got == out, "the client got the whole output")?;
     t.note(
         format!(
-            "The client reads exactly 4 bytes, unpacks the size, then loops until it has all {} bytes.\n\
-             Each recv asks for at most what is still missing (1024, then {}), never more, so it\n\
-             cannot eat into whatever comes next. (The course's loop always asks for 1024; that\n\
+            "The client reads exactly 4 bytes, unpacks the size, then loops until it has all {} bytes. \
+             Each recv asks for at most what is still missing (1024, then {}), never more, so it \
+             cannot eat into whatever comes next. (The course's loop always asks for 1024; that \
              only works because the server sends nothing else until the next command.)",
             out.len(),
             out.len() - 1024
         ),
         format!(
-            "客户端先正好读 4 个字节，解出大小，再循环读到满 {} 字节为止。\n\
-             每次 recv 最多只要还缺的字节数（先 1024，再 {}），绝不多要，所以不会吃掉后面的数据。\n\
+            "客户端先正好读 4 个字节，解出大小，再循环读到满 {} 字节为止。\
+             每次 recv 最多只要还缺的字节数（先 1024，再 {}），绝不多要，所以不会吃掉后面的数据。\
              （课程里的循环每次都要 1024；那样能行，只是因为服务端在下一条命令之前不会再发别的。）",
             out.len(),
             out.len() - 1024
@@ -111,18 +111,18 @@ pub fn run(t: &Trace) -> LabResult {
     let header = server.struct_pack("header", Pack::NativeInt, out.len())?;
     conn.send(&header[..2])?;
     t.note(
-        "To show why the client loops even for the header, this server sends only half of it\n\
+        "To show why the client loops even for the header, this server sends only half of it \
          first, as a slow network or a sender that writes byte by byte could.",
-        "为了说明客户端为什么连报头也要循环读，这个服务端先只发报头的一半，\n\
+        "为了说明客户端为什么连报头也要循环读，这个服务端先只发报头的一半，\
          就像网络慢或者发送方一个字节一个字节地写时那样。",
     );
     let first_try = framing::read_frame(&mut caller, &mut decoder, 1024);
     let blocked = matches!(&first_try, Err(framing::ReadError::Io(e)) if is_blocked(e));
     t.expect(blocked, "the client waits for the rest of the header")?;
     t.note(
-        "recv(4) returned only 2 bytes, so the loop asks for the 2 still missing and waits.\n\
+        "recv(4) returned only 2 bytes, so the loop asks for the 2 still missing and waits. \
          A client that trusted recv(4) to return 4 bytes would unpack garbage here.",
-        "recv(4) 只返回了 2 个字节，于是循环再要还缺的 2 个字节，并等着它们到来。\n\
+        "recv(4) 只返回了 2 个字节，于是循环再要还缺的 2 个字节，并等着它们到来。\
          如果客户端以为 recv(4) 一定返回 4 个字节，这里就会解出一个错误的数。",
     );
     conn.send(&header[2..])?;
@@ -131,9 +131,9 @@ pub fn run(t: &Trace) -> LabResult {
     let got = frame.map(|f| f.payload).unwrap_or_default();
     t.expect(got == out, "the client got the whole output")?;
     t.note(
-        "The rest of the header arrived, so the same loop carries on: size 6, then exactly 6 bytes.\n\
+        "The rest of the header arrived, so the same loop carries on: size 6, then exactly 6 bytes. \
          (In Python the client would still be inside that recv(2); it returns when the bytes come.)",
-        "报头剩下的部分到了，同一个循环继续：大小是 6，再正好读 6 个字节。\n\
+        "报头剩下的部分到了，同一个循环继续：大小是 6，再正好读 6 个字节。\
          （在 Python 里客户端还停在那个 recv(2) 里；字节一到它就返回。）",
     );
     let left = kernel.recv_queue(&caller)?;
@@ -148,11 +148,11 @@ pub fn run(t: &Trace) -> LabResult {
     let little = pyrepr::bytes_literal(&long_header);
     t.note(
         format!(
-            "'!I' means network byte order (big-endian, highest byte first) and unsigned: the same\n\
+            "'!I' means network byte order (big-endian, highest byte first) and unsigned: the same \
              4 bytes on every machine. Compare {little} that 'i' gave for {long_len} above."
         ),
         format!(
-            "'!I' 表示网络字节序（大端序，高位字节在前）、无符号：在任何机器上都是同样的 4 个字节。\n\
+            "'!I' 表示网络字节序（大端序，高位字节在前）、无符号：在任何机器上都是同样的 4 个字节。\
              对比上面 'i' 为 {long_len} 得到的 {little}。"
         ),
     );
@@ -161,12 +161,12 @@ pub fn run(t: &Trace) -> LabResult {
         .struct_unpack("total_size", Pack::NativeInt, portable);
     t.expect(misread < 0, "the mismatched read gives a negative size")?;
     t.note(
-        "A reader that unpacks with 'i' on a little-endian machine reads those bytes backwards and\n\
-         gets a negative size. That is what happens when two machines' native orders differ, and\n\
-         why '!I' on both sides is the portable choice. netlab keeps the course's 'i' so that its\n\
+        "A reader that unpacks with 'i' on a little-endian machine reads those bytes backwards and \
+         gets a negative size. That is what happens when two machines' native orders differ, and \
+         why '!I' on both sides is the portable choice. netlab keeps the course's 'i' so that its \
          frames match what the course's scripts send on a usual PC.",
-        "在小端机器上用 'i' 去解，就把这些字节倒着读了，得到一个负数大小。两台机器的本机字节序\n\
-         不一样时就会这样，所以两边都用 '!I' 才是可移植的做法。netlab 保留课程的 'i'，\n\
+        "在小端机器上用 'i' 去解，就把这些字节倒着读了，得到一个负数大小。两台机器的本机字节序\
+         不一样时就会这样，所以两边都用 '!I' 才是可移植的做法。netlab 保留课程的 'i'，\
          好让它的帧和课程脚本在普通 PC 上发出的一致。",
     );
     let mut check = FrameDecoder::new(framing::Format::LengthHeader);

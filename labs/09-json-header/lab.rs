@@ -60,10 +60,10 @@ pub fn run(t: &Trace) -> LabResult {
         let header = send_with_json_header(&server, &conn, "output.txt", "out", &out)?;
         if i == 0 {
             t.note(
-                "out is res.stdout + res.stderr. Three sends: 4 bytes saying how long the JSON is, the\n\
-                 JSON, then the data. The JSON can grow (more fields, longer names) because its own\n\
+                "out is res.stdout + res.stderr. Three sends: 4 bytes saying how long the JSON is, the \
+                 JSON, then the data. The JSON can grow (more fields, longer names) because its own \
                  length travels in front of it.",
-                "out 就是 res.stdout + res.stderr。发三次：4 个字节说明 JSON 有多长，然后是 JSON，\n\
+                "out 就是 res.stdout + res.stderr。发三次：4 个字节说明 JSON 有多长，然后是 JSON，\
                  最后是数据。JSON 可以随意加长（更多字段、更长的名字），因为它自己的长度走在它前面。",
             );
         }
@@ -72,9 +72,9 @@ pub fn run(t: &Trace) -> LabResult {
         t.expect(got == out, "the client got the whole output")?;
         if i == 0 {
             t.note(
-                "The client reads 4 bytes, then exactly that many bytes of JSON, then loops until it\n\
+                "The client reads 4 bytes, then exactly that many bytes of JSON, then loops until it \
                  has total_size bytes, each recv asking for no more than is missing.",
-                "客户端先读 4 个字节，再正好读那么多字节的 JSON，然后循环读到满 total_size 字节，\n\
+                "客户端先读 4 个字节，再正好读那么多字节的 JSON，然后循环读到满 total_size 字节，\
                  每次 recv 都不多要。",
             );
         }
@@ -94,7 +94,7 @@ pub fn run(t: &Trace) -> LabResult {
     caller.send(b"get report.txt")?;
     let request = conn.recv_into_var("cmd", 1024)?;
     t.note(
-        "This request is not a command to run: the server program answers it itself, by reading\n\
+        "This request is not a command to run: the server program answers it itself, by reading \
          the one file it offers and sending it the same way.",
         "这个请求不是要运行的命令：服务端程序自己处理它，读出它提供的那个文件，用同样的方式发送。",
     );
@@ -108,13 +108,13 @@ pub fn run(t: &Trace) -> LabResult {
     t.expect(digest == header.md5, "the file's MD5 matches")?;
     t.note(
         format!(
-            "{} bytes arrived and their MD5 is the one the server computed from the file: the copy\n\
-             is complete and unchanged. (The course's header carries a placeholder '12345678';\n\
+            "{} bytes arrived and their MD5 is the one the server computed from the file: the copy \
+             is complete and unchanged. (The course's header carries a placeholder '12345678'; \
              netlab computes the real MD5 on both sides.)",
             got.len()
         ),
         format!(
-            "收到 {} 个字节，MD5 和服务端从文件算出的一致：副本完整、没有被改动。\n\
+            "收到 {} 个字节，MD5 和服务端从文件算出的一致：副本完整、没有被改动。\
              （课程的报头里放的是占位的 '12345678'；netlab 在两边都真的计算 MD5。）",
             got.len()
         ),
@@ -126,9 +126,9 @@ pub fn run(t: &Trace) -> LabResult {
         "the saved copy equals the original file",
     )?;
     t.note(
-        "The client saves what it received under a name of its own choosing. A receiver never uses\n\
+        "The client saves what it received under a name of its own choosing. A receiver never uses \
          header_dic['filename'] as a path as it is: a peer could send '../../.bashrc'.",
-        "客户端用它自己定的名字保存收到的数据。接收方绝不能把 header_dic['filename'] 直接当路径用：\n\
+        "客户端用它自己定的名字保存收到的数据。接收方绝不能把 header_dic['filename'] 直接当路径用：\
          对方可能发来 '../../.bashrc'。",
     );
     let left = kernel.recv_queue(&caller)?;

@@ -40,7 +40,7 @@ pub fn run(t: &Trace) -> LabResult {
         sock.sendto(message, &number)?;
         if i == 0 {
             t.note(
-                "No connect(): the client just sends to the server's address. Its first sendto\n\
+                "No connect(): the client just sends to the server's address. Its first sendto \
                  made the kernel give it a port, CLIENT_PORT_1.",
                 "没有 connect()：客户端直接发往服务端的地址。第一次 sendto 时内核给它分配了端口 CLIENT_PORT_1。",
             );
@@ -50,9 +50,9 @@ pub fn run(t: &Trace) -> LabResult {
     let next = kernel.recv_queue(&server)?;
     t.expect(next == CLIENTS[0].1.len(), "the first datagram is next")?;
     t.note(
-        "All three datagrams wait in the one server socket's receive queue, in arrival order.\n\
+        "All three datagrams wait in the one server socket's receive queue, in arrival order. \
          For UDP, FIONREAD tells only the size of the next datagram: client-1's.",
-        "三个数据报按到达顺序排在同一个服务端套接字的接收队列里。\n\
+        "三个数据报按到达顺序排在同一个服务端套接字的接收队列里。\
          对 UDP 来说，FIONREAD 只报告下一个数据报的大小，也就是 client-1 那个。",
     );
 
@@ -65,9 +65,9 @@ pub fn run(t: &Trace) -> LabResult {
         let (message, addr) = server.recvfrom(1024)?;
         if i == 0 {
             t.note(
-                "recvfrom gives one datagram and its sender's address. There is no accept() and\n\
+                "recvfrom gives one datagram and its sender's address. There is no accept() and \
                  no conn socket: this address is all the server knows about the client.",
-                "recvfrom 给出一个数据报和它的发送方地址。没有 accept()，也没有 conn 套接字：\n\
+                "recvfrom 给出一个数据报和它的发送方地址。没有 accept()，也没有 conn 套接字：\
                  服务端对这个客户端的全部了解就是这个地址。",
             );
         }
@@ -88,9 +88,9 @@ pub fn run(t: &Trace) -> LabResult {
         .all(|(i, a)| !seen[..i].contains(a));
     t.expect(distinct, "three clients, three addresses")?;
     t.note(
-        "Three datagrams, three different addresses, one socket. The course's chat server prints\n\
+        "Three datagrams, three different addresses, one socket. The course's chat server prints \
          the address, so whoever types the reply knows whom they answer.",
-        "三个数据报，三个不同的地址，一个套接字。课程里的聊天服务端会把地址打印出来，\n\
+        "三个数据报，三个不同的地址，一个套接字。课程里的聊天服务端会把地址打印出来，\
          这样回复的人才知道自己在回复谁。",
     );
 
@@ -106,9 +106,9 @@ pub fn run(t: &Trace) -> LabResult {
         )?;
     }
     t.note(
-        "The clients read in reverse order, and still each finds the reply to its own message:\n\
+        "The clients read in reverse order, and still each finds the reply to its own message: \
          every client socket has its own receive queue, and the server addressed each reply.",
-        "客户端按相反的顺序读取，每个仍然拿到回复自己的那条：\n\
+        "客户端按相反的顺序读取，每个仍然拿到回复自己的那条：\
          每个客户端套接字都有自己的接收队列，而服务端给每条回复都写明了地址。",
     );
 
@@ -122,9 +122,9 @@ pub fn run(t: &Trace) -> LabResult {
     server.sendto(&reply, &addr)?;
     bo.recvfrom(1024)?;
     t.note(
-        "client-2 keeps its address (CLIENT_PORT_2) for as long as its socket is open, so the\n\
+        "client-2 keeps its address (CLIENT_PORT_2) for as long as its socket is open, so the \
          server recognises it; nothing was set up for it and nothing needs tearing down.",
-        "只要 client-2 的套接字还开着，它的地址（CLIENT_PORT_2）就不变，所以服务端认得它；\n\
+        "只要 client-2 的套接字还开着，它的地址（CLIENT_PORT_2）就不变，所以服务端认得它；\
          为它什么都没建立，也就没有什么需要拆除。",
     );
     for (sock, _) in chatters {

@@ -56,11 +56,11 @@ pub fn run(t: &Trace) -> LabResult {
         t.expect(msg == request, "the server got the request as sent")?;
         if i == 0 {
             t.note(
-                "recvfrom returned b'' together with the client's address: an empty datagram arrived.\n\
-                 With TCP, recv() returning b'' means the peer closed; here the client is still there.\n\
+                "recvfrom returned b'' together with the client's address: an empty datagram arrived. \
+                 With TCP, recv() returning b'' means the peer closed; here the client is still there. \
                  The server reads b'' as \"use the default format\", '%Y-%m-%d %X'.",
-                "recvfrom 返回了 b''，同时给出客户端地址：收到的是一个空数据报。\n\
-                 在 TCP 里 recv() 返回 b'' 表示对方关闭了；这里客户端还好好的。\n\
+                "recvfrom 返回了 b''，同时给出客户端地址：收到的是一个空数据报。\
+                 在 TCP 里 recv() 返回 b'' 表示对方关闭了；这里客户端还好好的。\
                  服务端把 b'' 理解为“使用默认格式”，即 '%Y-%m-%d %X'。",
             );
         }
@@ -73,27 +73,27 @@ pub fn run(t: &Trace) -> LabResult {
         match i {
             0 => t.note(
                 format!(
-                    "For a trace that is the same on every run, this server's clock is fixed at\n\
-                     {FIXED_INSTANT} seconds after the Unix epoch: {fixed} UTC.\n\
-                     With --raw it reads the real clock in local time, as the course's server does.\n\
+                    "For a trace that is the same on every run, this server's clock is fixed at \
+                     {FIXED_INSTANT} seconds after the Unix epoch: {fixed} UTC. \
+                     With --raw it reads the real clock in local time, as the course's server does. \
                      %X is the time as the locale writes it; in the C locale, %H:%M:%S."
                 ),
                 format!(
-                    "为了让每次运行的轨迹都一样，这个服务端的时钟固定在 Unix 纪元之后第 {FIXED_INSTANT} 秒，\n\
-                     即 {fixed} UTC。加 --raw 时它读取真实时钟（本地时间），和课程里的服务端一样。\n\
+                    "为了让每次运行的轨迹都一样，这个服务端的时钟固定在 Unix 纪元之后第 {FIXED_INSTANT} 秒，\
+                     即 {fixed} UTC。加 --raw 时它读取真实时钟（本地时间），和课程里的服务端一样。\
                      %X 是按当前区域设置书写的时间，在 C 区域设置下就是 %H:%M:%S。"
                 ),
             ),
             4 => {
                 t.expect(back_msg == "%Q", "strftime left the unknown %Q as it was")?;
                 t.note(
-                    "%Q is no strftime conversion. The C library copies what it does not know\n\
-                     unchanged, so on Linux Python's strftime returns '%Q' and the server carries on.\n\
-                     On Windows the same request crashes the course's server: there CPython's strftime\n\
+                    "%Q is no strftime conversion. The C library copies what it does not know \
+                     unchanged, so on Linux Python's strftime returns '%Q' and the server carries on. \
+                     On Windows the same request crashes the course's server: there CPython's strftime \
                      raises ValueError: Invalid format string, and the server does not catch it.",
-                    "%Q 不是 strftime 的转换符。C 库遇到不认识的会原样照抄，\n\
-                     所以在 Linux 上 Python 的 strftime 返回 '%Q'，服务端照常运行。\n\
-                     在 Windows 上，同样的请求会让课程里的服务端崩溃：那里 CPython 的 strftime\n\
+                    "%Q 不是 strftime 的转换符。C 库遇到不认识的会原样照抄，\
+                     所以在 Linux 上 Python 的 strftime 返回 '%Q'，服务端照常运行。\
+                     在 Windows 上，同样的请求会让课程里的服务端崩溃：那里 CPython 的 strftime \
                      抛出 ValueError: Invalid format string，而服务端没有捕获它。",
                 );
             }
@@ -104,7 +104,7 @@ pub fn run(t: &Trace) -> LabResult {
             let reply = client.recv(1024)?;
             t.expect(reply == back_msg.as_bytes(), "the reply is the formatted time")?;
             t.note(
-                "The course's client reads with recv(), which works on a UDP socket too: it returns one\n\
+                "The course's client reads with recv(), which works on a UDP socket too: it returns one \
                  datagram and drops the sender's address.",
                 "课程里的客户端用 recv() 读取，它在 UDP 套接字上也能用：返回一个数据报，但不给发送方地址。",
             );

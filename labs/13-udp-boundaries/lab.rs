@@ -32,7 +32,7 @@ pub fn run(t: &Trace) -> LabResult {
     t.expect(next == first.len(), "FIONREAD shows the first datagram only")?;
     t.note(
         format!(
-            "{} bytes wait in two datagrams, and the kernel keeps them apart: FIONREAD tells the\n\
+            "{} bytes wait in two datagrams, and the kernel keeps them apart: FIONREAD tells the \
              size of the next datagram only.",
             first.len() + second.len()
         ),
@@ -44,11 +44,11 @@ pub fn run(t: &Trace) -> LabResult {
     let (data, _) = server.recvfrom(1024)?;
     t.expect(data == first, "one recvfrom returns exactly the first datagram")?;
     t.note(
-        "recvfrom(1024) may take up to 1024 bytes and more were waiting, yet it returns exactly one\n\
-         datagram. With TCP two sends can come out of one recv glued together (lab 07, the sticky\n\
+        "recvfrom(1024) may take up to 1024 bytes and more were waiting, yet it returns exactly one \
+         datagram. With TCP two sends can come out of one recv glued together (lab 07, the sticky \
          packet): TCP carries a stream of bytes, UDP carries separate messages.",
-        "recvfrom(1024) 最多能取 1024 字节，等待的字节也不止这些，可它只返回恰好一个数据报。\n\
-         用 TCP 时，两次 send 的数据可能被一次 recv 粘在一起取出（实验 07，粘包）：\n\
+        "recvfrom(1024) 最多能取 1024 字节，等待的字节也不止这些，可它只返回恰好一个数据报。\
+         用 TCP 时，两次 send 的数据可能被一次 recv 粘在一起取出（实验 07，粘包）：\
          TCP 传的是字节流，UDP 传的是一条条独立的消息。",
     );
     let (data, _) = server.recvfrom(1024)?;
@@ -57,9 +57,9 @@ pub fn run(t: &Trace) -> LabResult {
     t.section("An empty datagram is real", "空数据报是真实存在的");
     client.sendto(b"", &number)?;
     t.note(
-        "sendto(b'') sends a datagram with no data: only the 8-byte UDP header, whose length field\n\
+        "sendto(b'') sends a datagram with no data: only the 8-byte UDP header, whose length field \
          says 8, because it counts the header's own 8 bytes.",
-        "sendto(b'') 发出一个没有数据的数据报：只有 8 字节的 UDP 报头，报头里的长度字段写的是 8，\n\
+        "sendto(b'') 发出一个没有数据的数据报：只有 8 字节的 UDP 报头，报头里的长度字段写的是 8，\
          因为这个长度把报头自己的 8 个字节也算在内。",
     );
     let (data, from) = server.recvfrom(1024)?;
@@ -69,9 +69,9 @@ pub fn run(t: &Trace) -> LabResult {
         "the empty datagram came from the client",
     )?;
     t.note(
-        "recvfrom returned b'' with the sender's address: one empty datagram arrived. With TCP,\n\
+        "recvfrom returned b'' with the sender's address: one empty datagram arrived. With TCP, \
          send(b'') puts nothing on the wire and recv() returning b'' means the peer closed (lab 03).",
-        "recvfrom 返回 b''，并附上发送方地址：收到了一个空数据报。用 TCP 时，send(b'') 什么也不会发出，\n\
+        "recvfrom 返回 b''，并附上发送方地址：收到了一个空数据报。用 TCP 时，send(b'') 什么也不会发出，\
          而 recv() 返回 b'' 表示对方关闭了（实验 03）。",
     );
 
@@ -86,9 +86,9 @@ pub fn run(t: &Trace) -> LabResult {
     let (data, _) = server.recvfrom(10)?;
     t.expect(data == long[..10], "recvfrom(10) gives the first 10 bytes")?;
     t.note(
-        "recvfrom(10) returns the first 10 bytes. Python shows only those: netlab asked the kernel\n\
+        "recvfrom(10) returns the first 10 bytes. Python shows only those: netlab asked the kernel \
          (flag MSG_TRUNC) how long the datagram really was.",
-        "recvfrom(10) 返回前 10 个字节。Python 只会给出这些；数据报原本有多长，是 netlab 用\n\
+        "recvfrom(10) 返回前 10 个字节。Python 只会给出这些；数据报原本有多长，是 netlab 用 \
          MSG_TRUNC 标志向内核问来的。",
     );
     match server.recvfrom(1024) {
@@ -98,17 +98,17 @@ pub fn run(t: &Trace) -> LabResult {
     }
     t.note(
         format!(
-            "The other {} bytes are not waiting for a second call: on Linux the rest of a cut datagram\n\
-             is thrown away (with TCP they would wait for the next recv). On Windows the same recvfrom\n\
-             raises OSError: [WinError 10040] (WSAEMSGSIZE, the message was longer than the buffer):\n\
-             the rest is thrown away there too, and the program gets the error instead of the data.\n\
+            "The other {} bytes are not waiting for a second call: on Linux the rest of a cut datagram \
+             is thrown away (with TCP they would wait for the next recv). On Windows the same recvfrom \
+             raises OSError: [WinError 10040] (WSAEMSGSIZE, the message was longer than the buffer): \
+             the rest is thrown away there too, and the program gets the error instead of the data. \
              Use a buffer as large as the largest datagram you expect.",
             long.len() - 10
         ),
         format!(
-            "剩下的 {} 字节并没有留给下一次调用：在 Linux 上，被截断的数据报其余部分直接丢弃\n\
-             （换成 TCP，它们会留给下一次 recv）。在 Windows 上，同样的 recvfrom 会抛出\n\
-             OSError: [WinError 10040]（WSAEMSGSIZE，消息比缓冲区长）：剩余部分同样被丢弃，\n\
+            "剩下的 {} 字节并没有留给下一次调用：在 Linux 上，被截断的数据报其余部分直接丢弃\
+             （换成 TCP，它们会留给下一次 recv）。在 Windows 上，同样的 recvfrom 会抛出 \
+             OSError: [WinError 10040]（WSAEMSGSIZE，消息比缓冲区长）：剩余部分同样被丢弃，\
              而且程序拿到的是这个异常，而不是数据。缓冲区要开到不小于预期的最大数据报。",
             long.len() - 10
         ),

@@ -49,12 +49,12 @@ pub fn run(t: &Trace) -> LabResult {
         "Linux reports twice the SO_RCVBUF that was asked for",
     )?;
     t.note(
-        "Asked for 4096, got 8192: Linux doubles the request, because it counts its own bookkeeping\n\
-         for every packet against the buffer too (see socket(7)). netlab checks the doubling.\n\
-         Set before listen(): each accepted connection inherits it, and TCP fixes its window\n\
+        "Asked for 4096, got 8192: Linux doubles the request, because it counts its own bookkeeping \
+         for every packet against the buffer too (see socket(7)). netlab checks the doubling. \
+         Set before listen(): each accepted connection inherits it, and TCP fixes its window \
          scaling during the handshake.",
-        "要了 4096，得到 8192：Linux 会把请求的值翻倍，因为每个数据包的内核管理开销\n\
-         也要算在缓冲区里（见 socket(7)）。netlab 会检查这个翻倍。要在 listen() 之前设置：\n\
+        "要了 4096，得到 8192：Linux 会把请求的值翻倍，因为每个数据包的内核管理开销\
+         也要算在缓冲区里（见 socket(7)）。netlab 会检查这个翻倍。要在 listen() 之前设置：\
          之后 accept 出来的连接都会继承它，而且 TCP 在握手时就定下了窗口的缩放比例。",
     );
     phone.bind(&Addr::loopback(0))?;
@@ -92,17 +92,17 @@ pub fn run(t: &Trace) -> LabResult {
     let sent_shown = t.named_value(SENT, sent);
     t.note(
         format!(
-            "data is 1048576 bytes; send() returned {sent_shown}, fewer than that: the kernel took only what fits\n\
-             in the buffers and send() reports the count. The other bytes were not sent at all: a program that\n\
-             ignores the count loses them. A blocking send() on Linux would wait for room instead, but with\n\
-             setblocking(False) or a timeout it returns early like this. (The count depends on the machine:\n\
+            "data is 1048576 bytes; send() returned {sent_shown}, fewer than that: the kernel took only what fits \
+             in the buffers and send() reports the count. The other bytes were not sent at all: a program that \
+             ignores the count loses them. A blocking send() on Linux would wait for room instead, but with \
+             setblocking(False) or a timeout it returns early like this. (The count depends on the machine: \
              netlab shows it as SENT and checks 0 < SENT < 1048576; --raw shows the number.)"
         ),
         format!(
-            "data 有 1048576 字节；send() 返回 {sent_shown}，比这少：内核只收下了缓冲区放得下的部分，\n\
-             send() 报告的就是这个数。其余字节根本没有发出去：不看返回值的程序就把它们弄丢了。\n\
-             Linux 上阻塞的 send() 会等到有空间为止，但在 setblocking(False) 或设置了超时的情况下，\n\
-             它就会像这样提前返回。（这个数因机器而异：netlab 记作 SENT，\n\
+            "data 有 1048576 字节；send() 返回 {sent_shown}，比这少：内核只收下了缓冲区放得下的部分，\
+             send() 报告的就是这个数。其余字节根本没有发出去：不看返回值的程序就把它们弄丢了。\
+             Linux 上阻塞的 send() 会等到有空间为止，但在 setblocking(False) 或设置了超时的情况下，\
+             它就会像这样提前返回。（这个数因机器而异：netlab 记作 SENT，\
              并检查 0 < SENT < 1048576；加 --raw 可看到真实数字。）"
         ),
     );
@@ -115,12 +115,12 @@ pub fn run(t: &Trace) -> LabResult {
     let outq_shown = t.named_value(OUTQ, outq);
     t.note(
         format!(
-            "The client's kernel still holds {outq_shown} of those bytes and has not even transmitted them: the\n\
-             server's kernel has no room left to offer (its receive window is used up), so the client's\n\
+            "The client's kernel still holds {outq_shown} of those bytes and has not even transmitted them: the \
+             server's kernel has no room left to offer (its receive window is used up), so the client's \
              kernel must wait (TCP flow control). Everything that did go out has been acknowledged."
         ),
         format!(
-            "客户端内核里还压着其中的 {outq_shown} 字节，而且根本还没发出去：服务端的内核已经没有空间可以提供\n\
+            "客户端内核里还压着其中的 {outq_shown} 字节，而且根本还没发出去：服务端的内核已经没有空间可以提供\
              （它的接收窗口用完了），客户端的内核只能等着（TCP 流量控制）。已经发出去的部分都得到了确认。"
         ),
     );
@@ -139,12 +139,12 @@ pub fn run(t: &Trace) -> LabResult {
     );
     t.note(
         format!(
-            "{sum} (netlab checks it): every byte send() took is either waiting in the\n\
-             server's receive queue or still in the client's send queue. The server's part is less than\n\
+            "{sum} (netlab checks it): every byte send() took is either waiting in the \
+             server's receive queue or still in the client's send queue. The server's part is less than \
              its 8192-byte buffer: the kernel keeps part of the buffer for its own bookkeeping."
         ),
         format!(
-            "{sum}（netlab 会检查）：send() 收下的每个字节，要么在服务端的接收队列里等着，\n\
+            "{sum}（netlab 会检查）：send() 收下的每个字节，要么在服务端的接收队列里等着，\
              要么还在客户端的发送队列里。服务端那部分比它 8192 字节的缓冲区小：内核要留一部分给自己记账用。"
         ),
     );
@@ -164,23 +164,23 @@ pub fn run(t: &Trace) -> LabResult {
     let taken_shown = t.named_value(TAKEN, sending.taken());
     t.note(
         format!(
-            "The program now sends the rest, data[sent:], {rest_shown} bytes, with sendall(): a loop of send()\n\
-             calls that waits whenever the buffer is full. The server still reads nothing, so after the\n\
+            "The program now sends the rest, data[sent:], {rest_shown} bytes, with sendall(): a loop of send() \
+             calls that waits whenever the buffer is full. The server still reads nothing, so after the \
              kernel took {taken_shown} more bytes the buffers are full again and sendall() waits."
         ),
         format!(
-            "程序现在用 sendall() 发送剩下的 data[sent:]，共 {rest_shown} 字节：sendall() 就是一个循环调用 send()\n\
-             的过程，缓冲区满了就等。服务端仍然一个字节都不读，所以内核又收下 {taken_shown} 字节后缓冲区再次装满，\n\
+            "程序现在用 sendall() 发送剩下的 data[sent:]，共 {rest_shown} 字节：sendall() 就是一个循环调用 send() \
+             的过程，缓冲区满了就等。服务端仍然一个字节都不读，所以内核又收下 {taken_shown} 字节后缓冲区再次装满，\
              sendall() 只能等待。"
         ),
     );
     let got = conn.recv_waitall(MESSAGE, Some(&mut sending))?;
     t.note(
-        "The server finally reads, all 1048576 bytes at once: MSG_WAITALL makes recv() wait until that\n\
-         many have arrived. Each time its receive queue empties, its kernel lets the client's kernel\n\
+        "The server finally reads, all 1048576 bytes at once: MSG_WAITALL makes recv() wait until that \
+         many have arrived. Each time its receive queue empties, its kernel lets the client's kernel \
          transmit again, and the blocked sendall() hands over more of the rest.",
-        "服务端终于开始读，一次读全部 1048576 字节：MSG_WAITALL 让 recv() 一直等到这么多字节都到齐。\n\
-         每当它的接收队列被读空，它的内核就允许客户端的内核继续发送，\n\
+        "服务端终于开始读，一次读全部 1048576 字节：MSG_WAITALL 让 recv() 一直等到这么多字节都到齐。\
+         每当它的接收队列被读空，它的内核就允许客户端的内核继续发送，\
          阻塞中的 sendall() 也就能再交出一部分数据。",
     );
     let finished = t.named(REST, || sending.finish())?;
@@ -194,14 +194,14 @@ pub fn run(t: &Trace) -> LabResult {
     )?;
     t.note(
         format!(
-            "sendall() returned None when the kernel had taken its last byte, while the server was still\n\
-             reading (the line above). Nothing was lost: {sent_shown} bytes from send() plus {rest_shown} from\n\
-             sendall() are the 1048576 the server got. Calling sendall(data) at the start does both\n\
+            "sendall() returned None when the kernel had taken its last byte, while the server was still \
+             reading (the line above). Nothing was lost: {sent_shown} bytes from send() plus {rest_shown} from \
+             sendall() are the 1048576 the server got. Calling sendall(data) at the start does both \
              steps in one call."
         ),
         format!(
-            "sendall() 在内核收下最后一个字节时返回 None，那时服务端还在读（上一行）。没有丢任何字节：\n\
-             send() 发出的 {sent_shown} 字节加上 sendall() 发出的 {rest_shown} 字节，正是服务端收到的 1048576 字节。\n\
+            "sendall() 在内核收下最后一个字节时返回 None，那时服务端还在读（上一行）。没有丢任何字节：\
+             send() 发出的 {sent_shown} 字节加上 sendall() 发出的 {rest_shown} 字节，正是服务端收到的 1048576 字节。\
              一开始就调用 sendall(data)，一次调用就能完成这两步。"
         ),
     );

@@ -23,9 +23,9 @@ pub fn run(t: &Trace) -> LabResult {
     let phone = server.tcp("phone")?;
     phone.bind(&Addr::loopback(0))?;
     t.note(
-        "The server takes a port from the kernel but never calls listen(). Keeping this socket open\n\
+        "The server takes a port from the kernel but never calls listen(). Keeping this socket open \
          reserves PORT, so no other program can start listening on it during the lab.",
-        "服务端从内核拿到一个端口，却一直不调用 listen()。这个套接字一直开着，PORT 就被它占住，\n\
+        "服务端从内核拿到一个端口，却一直不调用 listen()。这个套接字一直开着，PORT 就被它占住，\
          实验期间别的程序无法在这个端口上监听。",
     );
     kernel.tcp_state(&phone, TcpState::Close)?;
@@ -44,10 +44,10 @@ pub fn run(t: &Trace) -> LabResult {
         "connect() to a port with no listener fails with ECONNREFUSED",
     )?;
     t.note(
-        "The client's SYN reached the server's kernel, which found no listener on PORT and answered\n\
-         with a RST at once. connect() turns that RST into ConnectionRefusedError (errno ECONNREFUSED);\n\
+        "The client's SYN reached the server's kernel, which found no listener on PORT and answered \
+         with a RST at once. connect() turns that RST into ConnectionRefusedError (errno ECONNREFUSED); \
          a program that does not catch it stops here with a traceback.",
-        "客户端的 SYN 到达了服务端的内核，内核发现 PORT 上没有监听者，立刻回了一个 RST。\n\
+        "客户端的 SYN 到达了服务端的内核，内核发现 PORT 上没有监听者，立刻回了一个 RST。\
          connect() 把这个 RST 变成 ConnectionRefusedError（errno ECONNREFUSED）；程序若不捕获它，就会在这里带着报错退出。",
     );
     kernel.tcp_state(&dialer, TcpState::Close)?;
@@ -68,13 +68,13 @@ pub fn run(t: &Trace) -> LabResult {
         "connect_ex() returns 111 (ECONNREFUSED) on Linux",
     )?;
     t.note(
-        "The kernel refused again with a RST, but nothing is raised: connect_ex() returns the errno,\n\
-         111, which the errno module names errno.ECONNREFUSED (0 would mean connected). The number\n\
-         belongs to the system: Windows reports 10061 (WSAECONNREFUSED), macOS 61, so compare\n\
+        "The kernel refused again with a RST, but nothing is raised: connect_ex() returns the errno, \
+         111, which the errno module names errno.ECONNREFUSED (0 would mean connected). The number \
+         belongs to the system: Windows reports 10061 (WSAECONNREFUSED), macOS 61, so compare \
          with errno.ECONNREFUSED rather than with 111.",
-        "内核同样回了 RST，这次却没有异常：connect_ex() 返回错误码 111，\n\
-         errno 模块里叫 errno.ECONNREFUSED（接通时返回 0）。这个数字取决于操作系统：\n\
-         Windows 上是 10061（WSAECONNREFUSED），macOS 上是 61，\n\
+        "内核同样回了 RST，这次却没有异常：connect_ex() 返回错误码 111，\
+         errno 模块里叫 errno.ECONNREFUSED（接通时返回 0）。这个数字取决于操作系统：\
+         Windows 上是 10061（WSAECONNREFUSED），macOS 上是 61，\
          所以应当和 errno.ECONNREFUSED 比较，而不是写死 111。",
     );
     let sent = dialer.send(b"hello");
@@ -83,11 +83,11 @@ pub fn run(t: &Trace) -> LabResult {
         "send() on a socket whose connect failed raises EPIPE",
     )?;
     t.note(
-        "The course's client calls connect_ex() and never looks at the result. The failure then shows\n\
-         up one step later as a puzzling BrokenPipeError (EPIPE) from send(): there is no connection to\n\
+        "The course's client calls connect_ex() and never looks at the result. The failure then shows \
+         up one step later as a puzzling BrokenPipeError (EPIPE) from send(): there is no connection to \
          send on. With connect_ex(), check the number: `if phone.connect_ex(addr) != 0: ...`.",
-        "课程里的客户端调用了 connect_ex()，却从不看返回值。于是错误晚一步才出现：send() 抛出一个\n\
-         让人摸不着头脑的 BrokenPipeError（EPIPE），因为根本没有可以发送的连接。用 connect_ex() 就要检查返回值：\n\
+        "课程里的客户端调用了 connect_ex()，却从不看返回值。于是错误晚一步才出现：send() 抛出一个\
+         让人摸不着头脑的 BrokenPipeError（EPIPE），因为根本没有可以发送的连接。用 connect_ex() 就要检查返回值：\
          `if phone.connect_ex(addr) != 0: ...`。",
     );
     dialer.close();
@@ -106,9 +106,9 @@ pub fn run(t: &Trace) -> LabResult {
     let code = dialer.connect_ex(&number)?;
     t.expect(code == 0, "connect_ex() to a listening port returns 0")?;
     t.note(
-        "0 means connected. As with connect(), the kernel gave this end an ephemeral port;\n\
+        "0 means connected. As with connect(), the kernel gave this end an ephemeral port; \
          accept() below shows it as CLIENT_PORT_1.",
-        "0 表示已接通。和 connect() 一样，内核给这一端分配了一个临时端口，\n\
+        "0 表示已接通。和 connect() 一样，内核给这一端分配了一个临时端口，\
          下面的 accept() 把它显示为 CLIENT_PORT_1。",
     );
     kernel.tcp_state(&dialer, TcpState::Established)?;

@@ -24,23 +24,23 @@ pub fn run(t: &Trace) -> LabResult {
     );
     let listener = server.unix_stream("server")?;
     t.note(
-        "AF_UNIX: the family of sockets named by files. Both ends must be on this machine;\n\
+        "AF_UNIX: the family of sockets named by files. Both ends must be on this machine; \
          the data never goes through TCP/IP, the kernel copies it from one socket to the other.",
-        "AF_UNIX：用文件来命名的套接字家族。两端必须在同一台机器上；数据不经过 TCP/IP，\n\
+        "AF_UNIX：用文件来命名的套接字家族。两端必须在同一台机器上；数据不经过 TCP/IP，\
          由内核直接从一个套接字拷到另一个套接字。",
     );
     listener.bind(&address)?;
     t.note(
-        "Instead of ('127.0.0.1', port) the address is a path. TMP is a new temporary directory\n\
+        "Instead of ('127.0.0.1', port) the address is a path. TMP is a new temporary directory \
          (run with --raw to see where it is).",
-        "地址不再是 ('127.0.0.1', port)，而是一个路径。\n\
+        "地址不再是 ('127.0.0.1', port)，而是一个路径。\
          TMP 是新建的临时目录（加 --raw 可看到它的真实位置）。",
     );
     kernel.file_type(&path, Some(FileKind::Socket))?;
     t.note(
-        "bind() created this file. `ls -l` shows it with type s: it holds no data, it is the name\n\
+        "bind() created this file. `ls -l` shows it with type s: it holds no data, it is the name \
          under which the kernel finds the listening socket.",
-        "bind() 创建了这个文件。`ls -l` 显示它的类型是 s：文件里没有数据，\n\
+        "bind() 创建了这个文件。`ls -l` 显示它的类型是 s：文件里没有数据，\
          它只是内核用来找到监听套接字的名字。",
     );
     listener.listen(1)?;
@@ -93,7 +93,7 @@ pub fn run(t: &Trace) -> LabResult {
         "connect() to a socket file with no listener is refused",
     )?;
     t.note(
-        "A client that dials the leftover file is refused (ECONNREFUSED): the file exists, the listener\n\
+        "A client that dials the leftover file is refused (ECONNREFUSED): the file exists, the listener \
          does not.",
         "客户端拨这个残留的文件会被拒绝（ECONNREFUSED）：文件还在，监听者已经没了。",
     );
@@ -105,9 +105,9 @@ pub fn run(t: &Trace) -> LabResult {
         "bind() to an existing socket file fails with EADDRINUSE",
     )?;
     t.note(
-        "The server restarts and binds the same path: EADDRINUSE, because bind() must create the\n\
+        "The server restarts and binds the same path: EADDRINUSE, because bind() must create the \
          file and a file with that name exists. SO_REUSEADDR does not help here; the file must go.",
-        "服务端重启后绑定同一个路径：EADDRINUSE，因为 bind() 要新建这个文件，而同名文件已经存在。\n\
+        "服务端重启后绑定同一个路径：EADDRINUSE，因为 bind() 要新建这个文件，而同名文件已经存在。\
          这里 SO_REUSEADDR 帮不上忙，只能把文件删掉。",
     );
 
@@ -120,9 +120,9 @@ pub fn run(t: &Trace) -> LabResult {
     restarted.bind(&address)?;
     kernel.file_type(&path, Some(FileKind::Socket))?;
     t.note(
-        "With the name free, bind() creates a new socket file. Servers therefore remove a leftover\n\
+        "With the name free, bind() creates a new socket file. Servers therefore remove a leftover \
          file before bind(), e.g. `if os.path.exists(path): os.unlink(path)`, and again after close().",
-        "名字空出来了，bind() 又新建了一个套接字文件。所以服务端通常在 bind() 之前先删掉残留的文件，\n\
+        "名字空出来了，bind() 又新建了一个套接字文件。所以服务端通常在 bind() 之前先删掉残留的文件，\
          例如 `if os.path.exists(path): os.unlink(path)`，close() 之后也再删一次。",
     );
     restarted.listen(1)?;

@@ -82,6 +82,12 @@ pub enum Command {
         /// Compare a saved `netlab run` output (plain text or .snap) instead of running the lab
         #[arg(long, value_name = "FILE", conflicts_with = "all")]
         file: Option<PathBuf>,
+        /// Refused with a reason: a paced run is not comparable with a snapshot
+        #[arg(long, hide = true)]
+        step: bool,
+        /// Refused with a reason, like --step
+        #[arg(long, hide = true, value_name = "MS")]
+        pace: Option<u64>,
     },
     /// Print a shell completion script
     Completions {
@@ -99,12 +105,17 @@ pub struct RunArgs {
     /// Run every lab, in order
     #[arg(long)]
     pub all: bool,
-    /// Wait for Enter before each event (for a live demo)
-    #[arg(long)]
+    /// Wait for a key before each socket call or probe (live demo; needs a terminal):
+    /// Enter, space or → next, c to the end of the section, q or Esc stop
+    #[arg(long, conflicts_with = "pace")]
     pub step: bool,
-    /// Pause this many milliseconds between events
+    /// Pause this many milliseconds before each socket call or probe (live demo)
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub pace: Option<u64>,
+    /// Wrap text output to N columns (default: the terminal's width between 60 and 120, or
+    /// 80 when output is not a terminal)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
     /// text for people, json for one JSON object per event per line
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,

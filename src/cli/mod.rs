@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod completions;
+mod keys;
 mod lab_arg;
 pub mod language;
 pub mod lessons;

@@ -5,14 +5,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use netlab::event::Lang;
-use netlab::lab::{self, Format, Lab, RunError};
+use netlab::lab::{self, Ended, Format, Lab, RunError};
 use netlab::phrases;
+use netlab::recorder::Stop;
+use netlab::render::DEFAULT_WIDTH;
 use netlab::trace::TraceOptions;
 
 use super::args::{BeforeRun, ColorWhen, FormatArg, RunArgs};
 use super::pacing::Pacing;
 use super::progress::Progress;
-use super::{complain, Failure};
+use super::{complain, Failure, USAGE};
+
+/// The shell's status for a run ended by Ctrl-C (128 + SIGINT), as the signal handler gives.
+const INTERRUPTED: u8 = 130;
 
 /// How `run` shows its labs.
 pub struct Show {
@@ -20,6 +25,29 @@ pub struct Show {
     format: Format,
     color: bool,
     pacing: Pacing,
+    /// Columns the text is wrapped to.
+    width: usize,
+}
+
+/// The narrowest and widest terminal netlab wraps to by itself (`--width` goes beyond).
+const TERMINAL_WIDTHS: std::ops::RangeInclusive<usize> = 60..=120;
+
+/// `--width`, else the terminal's width on stdout kept within [`TERMINAL_WIDTHS`], else (not
+/// a terminal: snapshots, pipes, files) the fixed [`DEFAULT_WIDTH`].
+fn text_width(flag: Option<u16>) -> usize {
+    if let Some(width) = flag {
+        return usize::from(width);
+    }
+    let stdout = io::stdout();
+    if !stdout.is_terminal() {
+        return DEFAULT_WIDTH;
+    }
+    match rustix::termios::tcgetwinsize(&stdout) {
+        Ok(size) if size.ws_col > 0 => {
+            usize::from(size.ws_col).clamp(*TERMINAL_WIDTHS.start(), *TERMINAL_WIDTHS.end())
+        }
+        _ => DEFAULT_WIDTH,
+    }
 }
 
 impl Show {
@@ -42,8 +70,8 @@ impl Show {
             pacing: Pacing {
                 step: args.step,
                 pause: args.pace.map(Duration::from_millis),
-                lang,
             },
+            width: text_width(args.width),
         }
     }
 }
@@ -61,7 +89,8 @@ pub fn use_color(when: ColorWhen) -> bool {
 }
 
 /// Runs the labs in order. A lab that stops is reported at once and the next one runs; the
-/// exit status is 1 if any stopped.
+/// exit status is 1 if any stopped. In a live run, `q` (or Ctrl-C at the prompt) ends the
+/// whole run cleanly: status 0 (130).
 pub fn run_labs(
     out: &mut impl Write,
     labs: &[&'static Lab],
@@ -69,20 +98,38 @@ pub fn run_labs(
     progress: &Progress,
 ) -> Result<ExitCode, Failure> {
     let lang = show.options.lang;
+    let live = match show.pacing.start(lang) {
+        Ok(live) => live,
+        Err(err) => {
+            complain(err);
+            return Ok(ExitCode::from(USAGE));
+        }
+    };
     let mut stopped = Vec::new();
     for (i, lab) in labs.iter().enumerate() {
         if i > 0 && show.format == Format::Text {
             writeln!(out)?;
             out.flush()?;
         }
-        let sink = lab::renderer(
+        let sink = lab::renderer_with_width(
             show.format,
             show.options.lang,
             show.color,
+            show.width,
             Box::new(io::stdout().lock()),
         );
-        match lab::run_with_sink(lab, show.options, show.pacing.wrap(sink)) {
-            Ok(()) => progress.ran(lab.id),
+        let gate = live.as_ref().map(|live| live.gate());
+        match lab::run_live(lab, show.options, sink, gate) {
+            Ok(Ended::Completed) => progress.ran(lab.id),
+            Ok(Ended::Stopped(stop)) => {
+                if let Some(live) = &live {
+                    live.report_stop(stop);
+                }
+                return Ok(match stop {
+                    Stop::Quit => ExitCode::SUCCESS,
+                    Stop::Interrupted => ExitCode::from(INTERRUPTED),
+                });
+            }
             Err(RunError::Output(err)) => return Err(err.into()),
             Err(err @ RunError::Lab(..)) => {
                 complain(run_error_message(&err, lang));

@@ -20,6 +20,8 @@ pub struct JsonRenderer<W: Write> {
     out: W,
     lang: Lang,
     lab: String,
+    /// `--step` or `--pace N` when the run is live: every event then carries it as `paced`.
+    paced: Option<String>,
 }
 
 impl<W: Write> JsonRenderer<W> {
@@ -28,6 +30,7 @@ impl<W: Write> JsonRenderer<W> {
             out,
             lang,
             lab: String::new(),
+            paced: None,
         }
     }
 
@@ -221,13 +224,22 @@ impl<W: Write> Sink for JsonRenderer<W> {
         self.write(&record)
     }
 
+    fn live(&mut self, flag: &str) -> io::Result<()> {
+        self.paced = Some(flag.to_string());
+        Ok(())
+    }
+
     fn event(&mut self, event: &Event) -> io::Result<()> {
-        let record = event_json(&self.lab, event, self.lang);
+        let mut record = event_json(&self.lab, event, self.lang);
+        if let Some(flag) = &self.paced {
+            // Only a live run has the field: its timing is a person's, not the trace's.
+            record["paced"] = flag.as_str().into();
+        }
         self.write(&record)
     }
 
     fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {
-        let record = json!({
+        let mut record = json!({
             "record": "lab_end",
             "lab": end.id,
             "outcome": if end.completed() { "completed" } else { "stopped" },
@@ -238,6 +250,9 @@ impl<W: Write> Sink for JsonRenderer<W> {
                 "show": format!("netlab show {}", end.id),
             },
         });
+        if let Some(flag) = &self.paced {
+            record["paced"] = flag.as_str().into();
+        }
         self.write(&record)
     }
 }

@@ -7,13 +7,20 @@ use crate::event::{Event, Text};
 
 mod json;
 mod text;
+pub mod wrap;
 
 pub use json::{event_json, JsonRenderer, JSON_VERSION};
-pub use text::TextRenderer;
+pub use text::{TextRenderer, DEFAULT_WIDTH};
 
 /// Where a lab's events go.
 pub trait Sink {
     fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()>;
+    /// The run is live (`--step`, `--pace 300`: the flag), so kernel timers ran at human
+    /// speed: the output says so, so that it is never taken for the deterministic trace.
+    /// Comes right after `lab_start`.
+    fn live(&mut self, _flag: &str) -> io::Result<()> {
+        Ok(())
+    }
     fn event(&mut self, event: &Event) -> io::Result<()>;
     fn lab_end(&mut self, end: &LabEnd) -> io::Result<()>;
 }

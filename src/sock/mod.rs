@@ -75,6 +75,7 @@ impl Side {
     }
 
     fn socket(&self, proto: Proto, var: &str) -> io::Result<Sock> {
+        self.begin();
         let (domain, ty) = match proto {
             Proto::Tcp => (Domain::IPV4, Type::STREAM),
             Proto::Udp => (Domain::IPV4, Type::DGRAM),
@@ -89,6 +90,11 @@ impl Side {
             }
             Err(err) => Err(self.raise(call, err)),
         }
+    }
+
+    /// A call of this side is about to start: the trace's gate (see `Recorder::begin`).
+    pub(crate) fn begin(&self) {
+        self.recorder.begin();
     }
 
     /// The lab's sockets and stable names.
@@ -142,6 +148,7 @@ impl Side {
 
     /// `os.unlink(path)`: removes a file (an AF_UNIX socket's leftover name, say).
     pub fn unlink(&self, path: &Path) -> io::Result<()> {
+        self.begin();
         let call = format!(
             "os.unlink({})",
             pyrepr::str_literal(&self.registry.path(path))
@@ -291,6 +298,7 @@ impl Sock {
 
     /// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
     pub fn set_reuseaddr(&self, on: bool) -> io::Result<()> {
+        self.side.begin();
         let call = self.call(format_args!(
             "setsockopt(SOL_SOCKET, SO_REUSEADDR, {})",
             i32::from(on)
@@ -301,12 +309,14 @@ impl Sock {
     /// `setsockopt(SOL_SOCKET, SO_LINGER, struct.pack('ii', 1, 0))`: close() will then reset
     /// the connection (RST) instead of closing it politely (FIN).
     pub fn set_linger_zero(&self) -> io::Result<()> {
+        self.side.begin();
         let call = self.call("setsockopt(SOL_SOCKET, SO_LINGER, struct.pack('ii', 1, 0))");
         self.finish(call, self.socket.set_linger(Some(Duration::ZERO)))
     }
 
     /// `setsockopt(SOL_SOCKET, SO_SNDBUF, n)` (`send` = true) or `SO_RCVBUF`.
     pub fn set_buffer_size(&self, send: bool, size: usize) -> io::Result<()> {
+        self.side.begin();
         let name = if send { "SO_SNDBUF" } else { "SO_RCVBUF" };
         let call = self.call(format_args!("setsockopt(SOL_SOCKET, {name}, {size})"));
         let result = if send {
@@ -319,6 +329,7 @@ impl Sock {
 
     /// `getsockopt(SOL_SOCKET, SO_SNDBUF)` or `SO_RCVBUF`: what the kernel really uses.
     pub fn get_buffer_size(&self, send: bool) -> io::Result<usize> {
+        self.side.begin();
         let name = if send { "SO_SNDBUF" } else { "SO_RCVBUF" };
         let call = self.call(format_args!("getsockopt(SOL_SOCKET, {name})"));
         let result = if send {
@@ -337,6 +348,7 @@ impl Sock {
 
     /// `setblocking(flag)`: in non-blocking mode calls raise BlockingIOError instead of waiting.
     pub fn setblocking(&mut self, flag: bool) {
+        self.side.begin();
         let call = self.call(format_args!(
             "setblocking({})",
             if flag { "True" } else { "False" }
@@ -348,6 +360,7 @@ impl Sock {
     /// `bind(addr)`. Binding port 0 lets the kernel pick a free port; the trace names it
     /// (`PORT`) so output stays the same from run to run.
     pub fn bind(&self, addr: &Addr) -> io::Result<()> {
+        self.side.begin();
         let call = self.call(format_args!("bind({})", self.show_addr(addr)));
         if let Err(err) = addr.to_sockaddr().and_then(|a| self.socket.bind(&a)) {
             return Err(self.side.raise(call, err));
@@ -372,6 +385,7 @@ impl Sock {
 
     /// `listen(backlog)`
     pub fn listen(&self, backlog: i32) -> io::Result<()> {
+        self.side.begin();
         let call = self.call(format_args!("listen({backlog})"));
         let result = self.socket.listen(backlog);
         if result.is_ok() {
@@ -382,6 +396,7 @@ impl Sock {
 
     /// `conn, addr = var.accept()`: returns the new connection's socket, named `conn_var`.
     pub fn accept(&self, conn_var: &str) -> io::Result<(Sock, Addr)> {
+        self.side.begin();
         let call = format!("{conn_var}, addr = {}", self.call("accept()"));
         if self.blocking {
             let limit = if self.has_unaccepted_peer() {
@@ -413,6 +428,7 @@ impl Sock {
 
     /// `connect(addr)`; raises what Python raises (ConnectionRefusedError ...).
     pub fn connect(&self, addr: &Addr) -> io::Result<()> {
+        self.side.begin();
         let call = self.call(format_args!("connect({})", self.show_addr(addr)));
         match self.connect_inner(addr) {
             Ok(()) => {
@@ -450,6 +466,7 @@ impl Sock {
 
     /// `connect_ex(addr)`: returns the errno (0 on success) instead of raising.
     pub fn connect_ex(&self, addr: &Addr) -> io::Result<i32> {
+        self.side.begin();
         let call = self.call(format_args!("connect_ex({})", self.show_addr(addr)));
         match self.connect_inner(addr) {
             Ok(()) => {
@@ -521,6 +538,7 @@ impl Sock {
 
     /// `send(data)`: returns how many bytes the kernel took.
     pub fn send(&self, data: &[u8]) -> io::Result<usize> {
+        self.side.begin();
         let call = self.call(format_args!(
             "send({})",
             pyrepr::bytes_preview(data, PREVIEW_BYTES)
@@ -530,6 +548,7 @@ impl Sock {
 
     /// `sendall(data)`: sends everything or raises.
     pub fn sendall(&self, data: &[u8]) -> io::Result<()> {
+        self.side.begin();
         let call = self.call(format_args!(
             "sendall({})",
             pyrepr::bytes_preview(data, PREVIEW_BYTES)
@@ -547,6 +566,7 @@ impl Sock {
     }
 
     fn send_inner(&self, call: String, data: &[u8], all: bool) -> io::Result<usize> {
+        self.side.begin();
         let mut sent = 0;
         loop {
             match self.socket.send(&data[sent..]) {
@@ -598,18 +618,21 @@ impl Sock {
 
     /// `data = var.recv(bufsize)`: b'' means the peer closed its side.
     pub fn recv(&self, bufsize: usize) -> io::Result<Vec<u8>> {
+        self.side.begin();
         let call = format!("data = {}", self.call(format_args!("recv({bufsize})")));
         self.recv_as(call, bufsize)
     }
 
     /// Like [`Sock::recv`] with a different left-hand side, e.g. `header = client.recv(4)`.
     pub fn recv_into_var(&self, var: &str, bufsize: usize) -> io::Result<Vec<u8>> {
+        self.side.begin();
         let call = format!("{var} = {}", self.call(format_args!("recv({bufsize})")));
         self.recv_as(call, bufsize)
     }
 
     /// A recv recorded as `call` (the left-hand side and the call as the program writes it).
     pub(crate) fn recv_as(&self, call: String, bufsize: usize) -> io::Result<Vec<u8>> {
+        self.side.begin();
         let mut buf = self.recv_buffer(&call, bufsize)?;
         if let Err(err) = self.wait_readable() {
             return Err(if is_blocked(&err) {
@@ -662,6 +685,7 @@ impl Sock {
 
     /// `sendto(data, addr)`: one datagram.
     pub fn sendto(&self, data: &[u8], addr: &Addr) -> io::Result<usize> {
+        self.side.begin();
         let call = self.call(format_args!(
             "sendto({}, {})",
             pyrepr::bytes_preview(data, PREVIEW_BYTES),
@@ -695,6 +719,7 @@ impl Sock {
     /// `data, addr = var.recvfrom(bufsize)`: one datagram and who sent it. A datagram longer
     /// than `bufsize` is cut; the result says how long it really was.
     pub fn recvfrom(&self, bufsize: usize) -> io::Result<(Vec<u8>, Addr)> {
+        self.side.begin();
         let call = format!(
             "data, addr = {}",
             self.call(format_args!("recvfrom({bufsize})"))
@@ -733,6 +758,7 @@ impl Sock {
 
     /// `close()`. With SO_LINGER (1, 0) set, the kernel answers with RST instead of FIN.
     pub fn close(self) {
+        self.side.begin();
         let call = self.call("close()");
         let linger_zero = self.socket.linger().ok().flatten() == Some(Duration::ZERO);
         self.registry().update(self.id, |record| {

@@ -28,6 +28,7 @@ impl Sock {
     /// step 3 is a real request of that size. The error returned is `InvalidInput` for a
     /// refused number, `OutOfMemory` for a refused allocation.
     pub fn recv_any_int(&self, var: &str, n: i128) -> io::Result<Vec<u8>> {
+        self.side.begin();
         let call = format!("{var} = {}", self.call(format_args!("recv({n})")));
         let refused = if n > isize::MAX as i128 || n < isize::MIN as i128 {
             Some(PyException::new(

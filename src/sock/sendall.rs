@@ -27,6 +27,7 @@ impl Sock {
     /// [`SendAll::finish`] records the line where it returns. The figure that
     /// `Trace::named` names is the bytes taken so far.
     pub fn sendall_start<'a>(&'a self, data: &'a [u8]) -> io::Result<SendAll<'a>> {
+        self.side.begin();
         let call = self.call(format_args!(
             "sendall({})",
             pyrepr::bytes_preview(data, PREVIEW_BYTES)
@@ -75,6 +76,7 @@ impl Sock {
         n: usize,
         mut meanwhile: Option<&mut SendAll<'_>>,
     ) -> io::Result<Vec<u8>> {
+        self.side.begin();
         let call = format!(
             "data = {}",
             self.call(format_args!("recv({n}, MSG_WAITALL)"))
@@ -180,6 +182,7 @@ impl SendAll<'_> {
     /// that it is still blocked and returns `Err(WouldBlock)`. A call that never blocked
     /// was recorded by [`Sock::sendall_start`] already and records nothing here.
     pub fn finish(mut self) -> io::Result<usize> {
+        self.sock.side.begin();
         let Some(line) = self.blocked_at else {
             return Ok(self.taken);
         };
