@@ -169,7 +169,7 @@ fn lab_08_every_reply_is_whole_and_nothing_is_left() {
             ("header = phone.recv(4)", "b'\\x06\\x00' (2 bytes)", false),
             (
                 "header += phone.recv(2)",
-                "blocks (still waiting after 200 ms; netlab stops watching here)",
+                "blocks: nothing is on its way (the receive queue is empty and the peer has sent nothing more)",
                 true
             ),
             ("header += phone.recv(2)", "b'\\x00\\x00' (2 bytes)", false),
