@@ -307,8 +307,11 @@ impl Kernel {
         Ok(())
     }
 
-    /// A listening socket's accept queue: (connections waiting, limit).
+    /// A listening socket's accept queue: (connections waiting, limit), after every client of
+    /// this lab whose `connect()` returned has been queued (its last ACK may still be on its
+    /// way when connect() returns).
     pub fn accept_queue(&self, listener: &Sock) -> io::Result<(u32, u32)> {
+        listener.settle_accept_queue();
         let info = sys::tcp_info(listener.borrowed_fd())?;
         let (waiting, max) = (info.accept_queue, info.accept_queue_max);
         self.record(

@@ -75,6 +75,9 @@ pub struct TcpInfo {
     /// ACK being processed (which frees the window and sends held bytes in one step) is
     /// either wholly before or wholly after it. Older kernels: SIOCOUTQNSD, read separately.
     pub not_sent: u32,
+    /// The receive window the peer last offered, in bytes from the first unacknowledged one
+    /// (`tcpi_snd_wnd`); None on kernels older than 5.4.
+    pub send_window: Option<u32>,
 }
 
 /// `getsockopt(IPPROTO_TCP, TCP_INFO)`. The kernel copies `min(len, its own size)` bytes and
@@ -102,6 +105,8 @@ pub fn tcp_info(fd: BorrowedFd<'_>) -> io::Result<TcpInfo> {
         std::mem::offset_of!(libc::tcp_info, tcpi_bytes_sent) + std::mem::size_of::<u64>();
     let not_sent_end =
         std::mem::offset_of!(libc::tcp_info, tcpi_notsent_bytes) + std::mem::size_of::<u32>();
+    let send_window_end =
+        std::mem::offset_of!(libc::tcp_info, tcpi_snd_wnd) + std::mem::size_of::<u32>();
     let not_sent = if filled >= not_sent_end {
         info.tcpi_notsent_bytes
     } else {
@@ -114,6 +119,7 @@ pub fn tcp_info(fd: BorrowedFd<'_>) -> io::Result<TcpInfo> {
         bytes_sent: (filled >= bytes_sent_end).then_some(info.tcpi_bytes_sent),
         unacked_segments: info.tcpi_unacked,
         not_sent,
+        send_window: (filled >= send_window_end).then_some(info.tcpi_snd_wnd),
     })
 }
 

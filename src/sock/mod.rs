@@ -450,6 +450,9 @@ impl Sock {
 
     fn connect_inner(&self, addr: &Addr) -> io::Result<()> {
         let target = addr.to_sockaddr()?;
+        // Read before the SYN goes out: the lab does not accept while this call runs, so the
+        // queue that the SYN meets is this one.
+        let queue_full = self.blocking && self.listener_at(addr) == Some(true);
         match self.socket.connect(&target) {
             Ok(()) => return Ok(()),
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -460,7 +463,6 @@ impl Sock {
         }
         self.registry()
             .update(self.id, |r| r.dialling = Some(addr.clone()));
-        let queue_full = self.listener_at(addr) == Some(true);
         let connected = if queue_full {
             // The listener's accept queue is over its limit, so its kernel drops our SYN
             // (tcp_conn_request: sk_acceptq_is_full) and no SYN-ACK is on its way: the lab
@@ -488,14 +490,16 @@ impl Sock {
     }
 
     /// Some(full) when a listener of this lab is at `addr`: whether its accept queue is over
-    /// its limit (the kernel then drops a SYN, so a handshake cannot finish).
+    /// its limit (the kernel then drops a SYN, so a handshake cannot finish). Counts the
+    /// connections of this lab's clients whose last ACK is still on its way.
     fn listener_at(&self, addr: &Addr) -> Option<bool> {
-        let listener = self
-            .registry()
-            .all()
-            .into_iter()
-            .find(|r| r.listening && r.is_open() && r.local.as_ref() == Some(addr))?
-            .socket()?;
+        let sockets = self.registry().all();
+        let id = sockets
+            .iter()
+            .position(|r| r.listening && r.is_open() && r.local.as_ref() == Some(addr))?;
+        let listener = sockets[id].socket()?;
+        let expected = settle::unaccepted_clients(&sockets, id);
+        settle::settle_accept_queue(listener.as_fd(), expected);
         let info = sys::tcp_info(listener.as_fd()).ok()?;
         Some(info.accept_queue > info.accept_queue_max)
     }

@@ -9,11 +9,11 @@
 //! program would wait forever. Only a peer outside this process is watched on a clock.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 use super::addr::{Addr, Proto};
-use super::registry::SockId;
+use super::registry::{SockId, SockRecord};
 use super::wait::{self, Blocked};
 use super::Sock;
 use crate::sys::{self, Ready};
@@ -43,6 +43,35 @@ pub(super) enum Due {
 pub(super) enum Wait {
     Ready,
     Blocked(Blocked),
+}
+
+/// How many open clients of this lab finished their handshake with `listener` and were not
+/// accepted yet: each one's connection is in the accept queue, or the ACK that puts it there
+/// is on its way.
+pub(super) fn unaccepted_clients(sockets: &[SockRecord], listener: SockId) -> usize {
+    let Some(local) = sockets[listener].local.as_ref() else {
+        return 0;
+    };
+    let accepted = |client: &Addr| {
+        sockets
+            .iter()
+            .any(|r| r.local.as_ref() == Some(local) && r.peer.as_ref() == Some(client))
+    };
+    sockets
+        .iter()
+        .filter(|r| !r.listening && r.peer.as_ref() == Some(local) && r.is_open())
+        .filter_map(|r| r.local.as_ref())
+        .filter(|client| !accepted(client))
+        .count()
+}
+
+/// Waits (bounded) until a TCP listener's accept queue holds at least `expected`
+/// connections. A client's kernel finishes the handshake when the SYN-ACK arrives; the final
+/// ACK that makes the server's kernel queue the connection may still be on its way. No fd
+/// event says "queued" past the first connection: paused looks.
+pub(super) fn settle_accept_queue(listener: BorrowedFd<'_>, expected: usize) {
+    let queued = || sys::tcp_info(listener).map(|info| info.accept_queue as usize);
+    let _ = wait::until(&[], wait::EXPECTED, || Ok(queued()? >= expected));
 }
 
 impl Sock {
@@ -125,20 +154,19 @@ impl Sock {
 
     /// A listener with a connected in-process client that has not been accepted yet.
     pub(super) fn has_unaccepted_peer(&self) -> bool {
-        let sockets = self.registry().all();
-        let Some(local) = sockets[self.id].local.clone() else {
-            return false;
-        };
-        let clients: Vec<&Addr> = sockets
-            .iter()
-            .filter(|r| !r.listening && r.peer.as_ref() == Some(&local) && r.is_open())
-            .filter_map(|r| r.local.as_ref())
-            .collect();
-        clients.iter().any(|client| {
-            !sockets
-                .iter()
-                .any(|r| r.local.as_ref() == Some(&local) && r.peer.as_ref() == Some(client))
-        })
+        self.unaccepted_peers() > 0
+    }
+
+    fn unaccepted_peers(&self) -> usize {
+        unaccepted_clients(&self.registry().all(), self.id)
+    }
+
+    /// For a TCP listener: waits (bounded) until every client of this lab whose `connect()`
+    /// returned is in the accept queue (see [`settle_accept_queue`]).
+    pub(crate) fn settle_accept_queue(&self) {
+        if self.proto == Proto::Tcp && self.registry().get(self.id).listening {
+            settle_accept_queue(self.borrowed_fd(), self.unaccepted_peers());
+        }
     }
 
     /// A listener that an open socket of this lab is still dialling (its SYN unanswered).
@@ -230,19 +258,44 @@ impl Sock {
         if self.in_process_peer().is_none() {
             return watched(wait::EXTERNAL);
         }
-        if !self.ack_due() {
+        if !self.room_on_its_way() {
             return Ok(Err(Blocked::BufferFull));
         }
         // An ACK frees room without an fd event unless it crosses poll's threshold: paused
         // looks, woken early by POLLOUT. The ACK may wait for the peer's delayed-ACK timer
         // (40 ms, at most TCP_DELACK_MAX 200 ms).
         let fd = self.borrowed_fd();
-        let acked = wait::until(&[(fd, Ready::OUT)], wait::EXPECTED, || Ok(!self.ack_due()))?;
-        Ok(if acked || self.ready_now(Ready::OUT)? {
+        let moved = wait::until(&[(fd, Ready::OUT)], wait::EXPECTED, || {
+            Ok(!self.room_on_its_way() || self.ready_now(Ready::OUT)?)
+        })?;
+        Ok(if moved {
             Ok(())
         } else {
             Err(Blocked::Watched(wait::EXPECTED))
         })
+    }
+
+    /// Whether the kernel will make room in this TCP socket's full send buffer without the
+    /// peer program acting: bytes are transmitted and not yet acknowledged (the peer's kernel
+    /// acknowledges them, at once or when its delayed-ACK timer fires); held bytes fit the
+    /// window the peer offered (a window too small for a full segment is filled by the
+    /// window-probe timer); or the peer's receive queue is empty, so its window is open and
+    /// the update saying so is on its way.
+    fn room_on_its_way(&self) -> bool {
+        let peer_drained = self
+            .in_process_peer()
+            .and_then(|peer| self.registry().get(peer).socket())
+            .is_some_and(|peer| sys::recv_queue(peer.as_fd()).is_ok_and(|n| n == 0));
+        peer_drained || self.sends_by_itself()
+    }
+
+    /// A TCP socket whose kernel will still transmit or be acknowledged by itself: bytes
+    /// transmitted and not acknowledged (TCP_INFO's `tcpi_unacked`), or bytes held that the
+    /// peer's window has room for.
+    fn sends_by_itself(&self) -> bool {
+        self.ack_due()
+            || sys::tcp_info(self.borrowed_fd())
+                .is_ok_and(|info| info.not_sent > 0 && info.send_window.is_some_and(|w| w > 0))
     }
 
     /// A TCP socket with bytes transmitted and not yet acknowledged (TCP_INFO's
@@ -317,11 +370,12 @@ impl Sock {
         let (me, peer) = (self.registry().get(self.id), self.registry().get(peer_id));
         // The peer's send queue in one TCP_INFO snapshot, taken under the socket's lock: an
         // ACK that lets the kernel transmit held bytes is wholly before it or wholly after.
-        let (not_sent, unacked) = match (peer.proto, peer.socket()) {
-            (Proto::Tcp, Some(socket)) => sys::tcp_info(socket.as_fd()).map_or((0, 0), |info| {
-                (u64::from(info.not_sent), info.unacked_segments)
+        let (not_sent, sends_by_itself) = match (peer.proto, peer.socket()) {
+            (Proto::Tcp, Some(socket)) => sys::tcp_info(socket.as_fd()).map_or((0, false), |i| {
+                let window = i.send_window.is_some_and(|w| w > 0);
+                (u64::from(i.not_sent), i.unacked_segments > 0 || window)
             }),
-            _ => (0, 0),
+            _ => (0, false),
         };
         let transmitted = peer.sent.saturating_sub(not_sent);
         let queued = sys::recv_queue(fd).unwrap_or(0) as u64;
@@ -333,12 +387,13 @@ impl Sock {
         let on_the_wire = me.received + queued < transmitted;
         // Bytes the peer's kernel holds back are on their way when this socket's ACK will let
         // them go (Nagle holds a small segment while an earlier one is unacknowledged; the ACK
-        // comes at once or when the delayed-ACK timer fires, 40 to 200 ms), or when this
-        // socket's receive queue is empty, so its window is open (the update that its last
-        // read sent is on its way). Otherwise the peer waits for room in this socket's receive
-        // window, which only this program's reading makes: they are not on their way, and
-        // neither is a FIN queued behind them.
-        let held = not_sent > 0 && (unacked > 0 || queued == 0);
+        // comes at once or when the delayed-ACK timer fires, 40 to 200 ms), when the window
+        // this socket offered has room for them (the window-probe timer sends into a window
+        // too small for a full segment), or when this socket's receive queue is empty, so its
+        // window is open (the update that its last read sent is on its way). Otherwise the
+        // peer waits for room in this socket's receive window, which only this program's
+        // reading makes: they are not on their way, and neither is a FIN queued behind them.
+        let held = not_sent > 0 && (sends_by_itself || queued == 0);
         let waiting_for_room = not_sent > 0 && !held;
         let fin_coming = peer.fin_sent && !waiting_for_room && !hung_up;
         let reset_coming = peer.reset_sent && !errored;
