@@ -7,15 +7,24 @@
 //! orchestrator, no program of the lab acts while a call waits, so that state cannot change by
 //! itself: the course's program would wait forever.
 //!
-//! Clocks remain only as bounds:
+//! Clocks remain only as bounds, each where the kernel cannot answer at once:
 //! - [`EXPECTED`] bounds a wait for something the kernel shows is on its way. It ends on the
 //!   kernel state that the wait is for, normally in microseconds on loopback. Where a kernel
 //!   timer has to run first it ends when that timer fires: a delayed ACK (a segment Nagle
 //!   holds back until the peer's ACK, a send buffer that has room once the peer acknowledges)
 //!   fires after 40 ms (TCP_DELACK_MIN) and at most 200 ms (TCP_DELACK_MAX, include/net/tcp.h)
-//!   on an idle machine; the bound is ten times that, for a loaded one.
-//! - [`EXTERNAL`] is the one watch on a clock: a peer outside this process (a student's
-//!   program in peer mode) may act at any time, and the kernel cannot say whether it will.
+//!   on an idle machine; the bound is ten times that, for a loaded one. A call whose
+//!   expected event did not come within it is shown blocked with the time it was watched
+//!   ([`Blocked::Watched`]); on a working kernel that does not happen.
+//! - [`EXTERNAL`] watches a peer outside this process (a student's program in peer mode),
+//!   which may act at any time: the kernel cannot say whether it will send, connect or read.
+//! - Two cases of a lab's own sockets are watched for [`EXPECTED`] on a clock, because a
+//!   kernel timer decides them and no lab meets them: `accept()` while a client of the lab
+//!   is still dialling (its SYN was dropped; its retry timer fires 1 s after the first SYN,
+//!   then later), and a UDP send that found its send buffer full (it empties as datagrams
+//!   are delivered).
+//! - Outside this module: a command a lab runs gets 2 s (`commands::TIME_LIMIT`), the
+//!   kernel's netlink answer about its TCP table 2 s (`sockdiag`); both answer at once.
 
 use std::io;
 use std::os::fd::BorrowedFd;
