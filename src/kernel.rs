@@ -415,8 +415,10 @@ impl Kernel {
 
     /// How many bytes of data `sock` has put on the wire so far, retransmissions included
     /// (`TCP_INFO` tcpi_bytes_sent, Linux 4.19+). A send() that put nothing on the wire
-    /// leaves it unchanged.
+    /// leaves it unchanged. First waits (bounded) until bytes the kernel holds back only
+    /// until an ACK (Nagle) have gone out, so the figure does not depend on when it came.
     pub fn bytes_sent(&self, sock: &Sock) -> io::Result<u64> {
+        sock.settle_sends();
         let info = sys::tcp_info(sock.borrowed_fd())?;
         let n = info.bytes_sent.ok_or_else(|| {
             io::Error::other("this kernel's TCP_INFO has no tcpi_bytes_sent (Linux 4.19+)")

@@ -322,6 +322,22 @@ impl Sock {
         let _ = wait::until(&[], wait::EXPECTED, || Ok(!self.ack_due()));
     }
 
+    /// For a TCP socket: waits (bounded) until the bytes its kernel holds back and will send
+    /// by itself have gone out (Nagle holds a small segment until the peer's ACK, which may
+    /// wait for the peer's delayed-ACK timer; a window too small for a full segment is filled
+    /// by the window-probe timer), so a figure of what went on the wire does not depend on
+    /// when that ACK came. Bytes waiting for room in the peer's receive window stay.
+    pub(crate) fn settle_sends(&self) {
+        let holding = || -> io::Result<bool> {
+            let info = sys::tcp_info(self.borrowed_fd())?;
+            let window = info.send_window.is_some_and(|w| w > 0);
+            Ok(info.not_sent > 0 && (info.unacked_segments > 0 || window))
+        };
+        if self.proto == Proto::Tcp && !self.registry().get(self.id).listening {
+            let _ = wait::until(&[], wait::EXPECTED, || Ok(!holding()?));
+        }
+    }
+
     /// Waits (bounded) until everything in-process peers sent to this socket is in its
     /// receive queue: data (also data a peer's kernel holds back until this socket's ACK),
     /// FIN, RST, datagrams, ICMP errors.
