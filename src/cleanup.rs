@@ -101,6 +101,12 @@ impl Child {
         })
     }
 
+    /// The process id (the process is not reaped before `try_wait` or `kill` says so, so the
+    /// id names this process until then).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn take_stdout(&mut self) -> Option<ChildStdout> {
         self.child.stdout.take()
     }

@@ -201,6 +201,14 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
             stderr.read_some().map_err(CommandError::Io)?;
         }
     }
+    // Both pipes closed: the child is ending. A pidfd turns readable the moment it exits
+    // (Linux 5.3+); without one, short sleeps.
+    let exited = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .and_then(|pid| {
+            rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+        });
     let status = loop {
         match child.try_wait().map_err(CommandError::Io)? {
             Some(status) => break status,
@@ -208,7 +216,13 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
                 let _ = child.kill();
                 return Err(CommandError::TimedOut(cmd));
             }
-            None => std::thread::sleep(Duration::from_millis(1)),
+            None => match &exited {
+                Some(pidfd) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    sys::poll(pidfd.as_fd(), sys::Ready::IN, left).map_err(CommandError::Io)?;
+                }
+                None => std::thread::sleep(Duration::from_millis(1)),
+            },
         }
     };
     Ok(CommandOutput {

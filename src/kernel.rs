@@ -10,7 +10,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use crate::event::{ByteFacts, Count, Facts, Kind, Outcome, ProbeFacts, Text};
 use crate::phrases::{self, Probe};
@@ -369,9 +368,12 @@ impl Kernel {
         Ok(state)
     }
 
-    /// A listening socket's accept queue: (connections waiting, limit).
+    /// A listening socket's accept queue: (connections waiting, limit), after every client of
+    /// this lab whose `connect()` returned has been queued (its last ACK may still be on its
+    /// way when connect() returns).
     pub fn accept_queue(&self, listener: &Sock) -> io::Result<(u32, u32)> {
         self.recorder.begin();
+        listener.settle_accept_queue();
         let info = sys::tcp_info(listener.borrowed_fd())?;
         let (waiting, max) = (info.accept_queue, info.accept_queue_max);
         self.record(
@@ -408,11 +410,16 @@ impl Kernel {
                 .map(|e| e.state);
             Ok((found, source))
         };
-        let deadline = Instant::now() + wait::EXPECTED;
+        // No fd event says that a connection changed state (a TIME_WAIT entry has no fd at
+        // all): paused looks, bounded. The states a lab drives a connection to follow from
+        // segments already on their way (a FIN, its ACK), so the look normally succeeds at
+        // once or within microseconds.
         let (mut found, mut source) = read()?;
-        while found != expected && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-            (found, source) = read()?;
+        if found != expected {
+            wait::until(&[], wait::EXPECTED, || {
+                (found, source) = read()?;
+                Ok(found == expected)
+            })?;
         }
         let what = phrases::tcp_connection(
             source,
@@ -515,9 +522,11 @@ impl Kernel {
 
     /// How many bytes of data `sock` has put on the wire so far, retransmissions included
     /// (`TCP_INFO` tcpi_bytes_sent, Linux 4.19+). A send() that put nothing on the wire
-    /// leaves it unchanged.
+    /// leaves it unchanged. First waits (bounded) until bytes the kernel holds back only
+    /// until an ACK (Nagle) have gone out, so the figure does not depend on when it came.
     pub fn bytes_sent(&self, sock: &Sock) -> io::Result<u64> {
         self.recorder.begin();
+        sock.settle_sends();
         let info = sys::tcp_info(sock.borrowed_fd())?;
         let n = info.bytes_sent.ok_or_else(|| {
             io::Error::other("this kernel's TCP_INFO has no tcpi_bytes_sent (Linux 4.19+)")

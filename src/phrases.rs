@@ -65,19 +65,61 @@ pub fn continued_from(call: &str, line: u32) -> Text {
 }
 
 // ---------------------------------------------------------------------------------------
-// A call that would block: netlab watched it for a bounded time and moved on
+// A call that would block: what showed it. For a peer in the lab that is the kernel's
+// evidence (nothing on its way, and a non-blocking attempt said "not ready"); only a peer
+// outside netlab is watched on a clock, and the phrase then says how long.
 // ---------------------------------------------------------------------------------------
 
-/// A call that nothing is on its way for (`accept()`, `recv()`).
-pub fn blocks(ms: u128) -> Text {
+/// `recv()` on a stream socket: nothing waits and nothing is on its way.
+pub fn recv_blocks() -> Text {
+    Text::new(
+        "blocks: nothing is on its way (the receive queue is empty and the peer has sent nothing more)",
+        "阻塞：没有任何数据在路上（接收队列是空的，对方也没有再发送任何东西）",
+    )
+}
+
+/// `recvfrom()` on a UDP socket: no datagram waits and none is on its way.
+pub fn recvfrom_blocks() -> Text {
+    Text::new(
+        "blocks: nothing is on its way (no datagram is waiting and no socket has sent this one anything more)",
+        "阻塞：没有任何数据在路上（没有数据报在等，也没有别的套接字再给它发任何东西）",
+    )
+}
+
+/// `accept()`: the accept queue is empty and no client is dialling.
+pub fn accept_blocks() -> Text {
+    Text::new(
+        "blocks: no connection is on its way (the accept queue is empty and no client is dialling)",
+        "阻塞：没有任何连接在路上（accept 队列是空的，也没有客户端在拨号）",
+    )
+}
+
+/// `connect()` to a listener whose accept queue is full: the SYN is dropped.
+pub fn connect_blocks() -> Text {
+    Text::new(
+        "blocks: no SYN-ACK is on its way (the server's accept queue is full, so its kernel drops the SYN)",
+        "阻塞：不会有 SYN-ACK 回来（服务端的 accept 队列已满，它的内核丢掉了 SYN）",
+    )
+}
+
+/// A send whose buffer is full, where no count is shown.
+pub fn buffer_full_blocks() -> Text {
+    Text::new(
+        "blocks: the send buffer is full and the peer is not reading",
+        "阻塞：发送缓冲区已满，对方没有在读",
+    )
+}
+
+/// A call waiting for a program outside netlab, which may still act: watched for `ms`.
+pub fn blocks_watched(ms: u128) -> Text {
     Text::new(
         format!("blocks (still waiting after {ms} ms; netlab stops watching here)"),
         format!("阻塞（等了 {ms} 毫秒仍在等；netlab 在这里停止等待）"),
     )
 }
 
-/// `connect()` to a listener whose accept queue is full: the SYN is dropped.
-pub fn connect_blocks(ms: u128) -> Text {
+/// `connect()` whose handshake did not finish while watched for `ms`.
+pub fn connect_watched(ms: u128) -> Text {
     Text::new(
         format!("blocks: handshake not finished after {ms} ms; netlab stops watching here"),
         format!("阻塞：{ms} 毫秒后握手仍未完成；netlab 在这里停止等待"),
@@ -108,11 +150,19 @@ pub fn sendall_still_blocks(taken: &str) -> Text {
     )
 }
 
-/// `recv(n, MSG_WAITALL)` with fewer than n bytes arrived.
+/// `recv(n, MSG_WAITALL)` with fewer than n bytes arrived and nothing more on its way.
 pub fn waitall_blocks(arrived: &str, wanted: usize) -> Text {
     Text::new(
-        format!("blocks: {arrived} of {wanted} bytes arrived; netlab stops watching here"),
-        format!("阻塞：{wanted} 字节中只到了 {arrived} 字节；netlab 在这里停止等待"),
+        format!("blocks: {arrived} of {wanted} bytes arrived and nothing more is on its way"),
+        format!("阻塞：{wanted} 字节中只到了 {arrived} 字节，再没有数据在路上"),
+    )
+}
+
+/// `recv(n, MSG_WAITALL)` from a program outside netlab, watched for `ms` without progress.
+pub fn waitall_watched(arrived: &str, wanted: usize, ms: u128) -> Text {
+    Text::new(
+        format!("blocks: {arrived} of {wanted} bytes arrived, none more in {ms} ms; netlab stops watching here"),
+        format!("阻塞：{wanted} 字节中只到了 {arrived} 字节，{ms} 毫秒内再没有新数据；netlab 在这里停止等待"),
     )
 }
 

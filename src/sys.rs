@@ -65,6 +65,19 @@ pub struct TcpInfo {
     /// Data bytes put on the wire so far, retransmissions included (`tcpi_bytes_sent`,
     /// RFC 4898 tcpEStatsPerfHCDataOctetsOut); None on kernels older than 4.19.
     pub bytes_sent: Option<u64>,
+    /// Connected socket: segments transmitted and not yet acknowledged by the peer
+    /// (`tcpi_unacked`, the kernel's `packets_out`; the same field a listener uses for its
+    /// accept queue). Zero means every byte that went out has been acknowledged.
+    pub unacked_segments: u32,
+    /// Bytes the program handed the kernel that were not transmitted yet
+    /// (`tcpi_notsent_bytes`, write_seq - snd_nxt, Linux 4.6+). Read in the same snapshot as
+    /// [`TcpInfo::unacked_segments`]: the kernel fills TCP_INFO under the socket's lock, so an
+    /// ACK being processed (which frees the window and sends held bytes in one step) is
+    /// either wholly before or wholly after it. Older kernels: SIOCOUTQNSD, read separately.
+    pub not_sent: u32,
+    /// The receive window the peer last offered, in bytes from the first unacknowledged one
+    /// (`tcpi_snd_wnd`); None on kernels older than 5.4.
+    pub send_window: Option<u32>,
 }
 
 /// `getsockopt(IPPROTO_TCP, TCP_INFO)`. The kernel copies `min(len, its own size)` bytes and
@@ -90,11 +103,23 @@ pub fn tcp_info(fd: BorrowedFd<'_>) -> io::Result<TcpInfo> {
     let filled = usize::try_from(len).unwrap_or(0);
     let bytes_sent_end =
         std::mem::offset_of!(libc::tcp_info, tcpi_bytes_sent) + std::mem::size_of::<u64>();
+    let not_sent_end =
+        std::mem::offset_of!(libc::tcp_info, tcpi_notsent_bytes) + std::mem::size_of::<u32>();
+    let send_window_end =
+        std::mem::offset_of!(libc::tcp_info, tcpi_snd_wnd) + std::mem::size_of::<u32>();
+    let not_sent = if filled >= not_sent_end {
+        info.tcpi_notsent_bytes
+    } else {
+        u32::try_from(unsent(fd)?).unwrap_or(u32::MAX)
+    };
     Ok(TcpInfo {
         state: info.tcpi_state,
         accept_queue: info.tcpi_unacked,
         accept_queue_max: info.tcpi_sacked,
         bytes_sent: (filled >= bytes_sent_end).then_some(info.tcpi_bytes_sent),
+        unacked_segments: info.tcpi_unacked,
+        not_sent,
+        send_window: (filled >= send_window_end).then_some(info.tcpi_snd_wnd),
     })
 }
 
@@ -112,6 +137,27 @@ pub fn poll(fd: BorrowedFd<'_>, events: Ready, timeout: Duration) -> io::Result<
         match rustix::event::poll(&mut fds, Some(&timeout)) {
             Ok(0) => return Ok(PollFlags::empty()),
             Ok(_) => return Ok(fds[0].revents()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// `poll(2)` on several fds, each for its own events, until one is ready or `timeout` passed:
+/// the events each fd reported (all empty after a timeout). With no fds it is a plain pause.
+pub fn poll_each(fds: &[(BorrowedFd<'_>, Ready)], timeout: Duration) -> io::Result<Vec<Ready>> {
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    let mut set: Vec<PollFd<'_>> = fds
+        .iter()
+        .map(|(fd, events)| PollFd::from_borrowed_fd(*fd, *events))
+        .collect();
+    loop {
+        match rustix::event::poll(&mut set, Some(&timeout)) {
+            Ok(0) => return Ok(vec![PollFlags::empty(); set.len()]),
+            Ok(_) => return Ok(set.iter().map(PollFd::revents).collect()),
             Err(rustix::io::Errno::INTR) => continue,
             Err(err) => return Err(err.into()),
         }

@@ -2,8 +2,9 @@
 //!
 //! Every lab socket is a real kernel socket made step by step with socket2, exactly as a
 //! Python program makes it (no SO_REUSEADDR, the backlog the lab asks for). Internally each
-//! socket is non-blocking, so a call that would block in Python is *shown* blocking: netlab
-//! waits a bounded, declared time (see [`wait`]) and records that it was still blocked.
+//! socket is non-blocking, so a call that would block in Python is *shown* blocking, on the
+//! kernel's evidence: nothing is on its way to it and a non-blocking attempt (or a
+//! zero-timeout poll) says "not ready" (see [`wait`] for the evidence and the few bounds).
 //!
 //! Ordering never depends on timing: before a socket reads, netlab waits until everything an
 //! in-process peer already sent (data, FIN, RST) has arrived, reading that from the kernel.
@@ -34,6 +35,8 @@ pub mod wait;
 use addr::{receives_at, UnixPathTooLong};
 pub use addr::{Addr, Proto};
 use registry::{Registry, SockId, SockRecord};
+use settle::Wait;
+use wait::Blocked;
 
 /// Longest bytes literal shown whole in a trace line; longer data shows head ... tail.
 pub const PREVIEW_BYTES: usize = 64;
@@ -180,13 +183,22 @@ pub struct Sock {
     blocking: bool,
 }
 
-/// The error a call returns when it was shown blocking (Python would still be waiting).
+/// The error a call returns when it was shown blocked (Python would still be waiting).
 pub fn is_blocked(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::WouldBlock
 }
 
-fn blocked_error() -> io::Error {
-    io::Error::new(io::ErrorKind::WouldBlock, "the call would block")
+/// The error a call shown blocked returns, carrying why it was.
+fn blocked_error(why: Blocked) -> io::Error {
+    io::Error::new(io::ErrorKind::WouldBlock, why)
+}
+
+/// Why a call was shown blocked, from the error it returned.
+fn why_blocked(err: &io::Error) -> Blocked {
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Blocked>())
+        .copied()
+        .unwrap_or(Blocked::NoData)
 }
 
 impl Sock {
@@ -287,13 +299,30 @@ impl Sock {
         }
     }
 
-    fn blocked(&self, call: String, what: Text) -> io::Error {
+    fn blocked(&self, call: String, what: Text, why: Blocked) -> io::Error {
         self.side.record(call, Outcome::Blocked(what));
-        blocked_error()
+        blocked_error(why)
     }
 
-    fn blocked_note() -> Text {
-        phrases::blocks(wait::BLOCKED.as_millis())
+    /// Records a blocked `recv`, `recvfrom` or `accept` with what showed it blocked.
+    fn blocked_waiting(&self, call: String, why: Blocked) -> io::Error {
+        let what = match why {
+            Blocked::NoData => phrases::recv_blocks(),
+            Blocked::NoDatagram => phrases::recvfrom_blocks(),
+            Blocked::NoConnection => phrases::accept_blocks(),
+            Blocked::SynDropped => phrases::connect_blocks(),
+            Blocked::BufferFull => phrases::buffer_full_blocks(),
+            Blocked::Watched(limit) => phrases::blocks_watched(limit.as_millis()),
+        };
+        self.blocked(call, what, why)
+    }
+
+    /// Records a failed call as the exception Python raises. The kernel hands a pending error
+    /// (an ICMP "port unreachable" on a connected UDP socket) to one call only.
+    fn raise(&self, call: String, err: io::Error) -> io::Error {
+        self.registry()
+            .update(self.id, |r| r.icmp_error_due = false);
+        self.side.raise(call, err)
     }
 
     /// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
@@ -399,13 +428,8 @@ impl Sock {
         self.side.begin();
         let call = format!("{conn_var}, addr = {}", self.call("accept()"));
         if self.blocking {
-            let limit = if self.has_unaccepted_peer() {
-                wait::EXPECTED
-            } else {
-                self.idle_wait()
-            };
-            if !self.wait_ready(sys::Ready::IN, limit)? {
-                return Err(self.blocked(call, Self::blocked_note()));
+            if let Wait::Blocked(why) = self.wait_acceptable()? {
+                return Err(self.blocked_waiting(call, why));
             }
         }
         match self.socket.accept() {
@@ -442,8 +466,12 @@ impl Sock {
                 // The kernel bound the local port when it sent the SYN: name it now, so a
                 // lab can point at this half-open end (CLIENT_PORT_N) in /proc/net/tcp.
                 self.refresh_addrs(PortRole::Ephemeral, true);
-                let ms = wait::BLOCKED.as_millis();
-                let err = self.blocked(call, phrases::connect_blocks(ms));
+                let why = why_blocked(&err);
+                let what = match why {
+                    Blocked::Watched(limit) => phrases::connect_watched(limit.as_millis()),
+                    _ => phrases::connect_blocks(),
+                };
+                let err = self.blocked(call, what, why);
                 self.connect_facts(addr, false);
                 Err(err)
             }
@@ -502,6 +530,9 @@ impl Sock {
 
     fn connect_inner(&self, addr: &Addr) -> io::Result<()> {
         let target = addr.to_sockaddr()?;
+        // Read before the SYN goes out: the lab does not accept while this call runs, so the
+        // queue that the SYN meets is this one.
+        let queue_full = self.blocking && self.listener_at(addr) == Some(true);
         match self.socket.connect(&target) {
             Ok(()) => return Ok(()),
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -510,28 +541,45 @@ impl Sock {
         if !self.blocking {
             return Err(io::Error::from_raw_os_error(libc::EINPROGRESS));
         }
-        let limit = match self.listener_at(addr) {
-            Some(true) => wait::BLOCKED,
-            Some(false) | None => wait::EXPECTED,
+        self.registry()
+            .update(self.id, |r| r.dialling = Some(addr.clone()));
+        let connected = if queue_full {
+            // The listener's accept queue is over its limit, so its kernel drops our SYN
+            // (tcp_conn_request: sk_acceptq_is_full) and no SYN-ACK is on its way: the lab
+            // does not accept while this call runs, and only the client's own SYN retry (a
+            // timer, 1 s after the first SYN) could try again. A zero-timeout poll confirms
+            // that the handshake has not finished.
+            self.ready_now(sys::Ready::OUT)?
+        } else {
+            // A listener with room, one outside this lab, or none: the kernel answers the SYN
+            // at once (SYN-ACK or RST); the bound only keeps a broken kernel from hanging.
+            self.wait_ready(sys::Ready::OUT, wait::EXPECTED)?
         };
-        if !self.wait_ready(sys::Ready::OUT, limit)? {
-            return Err(blocked_error());
+        if !connected {
+            return Err(blocked_error(if queue_full {
+                Blocked::SynDropped
+            } else {
+                Blocked::Watched(wait::EXPECTED)
+            }));
         }
+        self.registry().update(self.id, |r| r.dialling = None);
         match self.socket.take_error()? {
             Some(err) => Err(err),
             None => Ok(()),
         }
     }
 
-    /// Some(full) when a listener of this lab is at `addr`: whether its accept queue is full
-    /// (the kernel then drops our SYN, so the handshake cannot finish soon).
+    /// Some(full) when a listener of this lab is at `addr`: whether its accept queue is over
+    /// its limit (the kernel then drops a SYN, so a handshake cannot finish). Counts the
+    /// connections of this lab's clients whose last ACK is still on its way.
     fn listener_at(&self, addr: &Addr) -> Option<bool> {
-        let listener = self
-            .registry()
-            .all()
-            .into_iter()
-            .find(|r| r.listening && r.is_open() && r.local.as_ref() == Some(addr))?
-            .socket()?;
+        let sockets = self.registry().all();
+        let id = sockets
+            .iter()
+            .position(|r| r.listening && r.is_open() && r.local.as_ref() == Some(addr))?;
+        let listener = sockets[id].socket()?;
+        let expected = settle::unaccepted_clients(&sockets, id);
+        settle::settle_accept_queue(listener.as_fd(), expected);
         let info = sys::tcp_info(listener.as_fd()).ok()?;
         Some(info.accept_queue > info.accept_queue_max)
     }
@@ -573,6 +621,9 @@ impl Sock {
                 Ok(n) => {
                     sent += n;
                     self.count_sent(n);
+                    if let (Proto::Udp, Some(to)) = (self.proto, self.peer_addr().ok()) {
+                        self.datagram_sent(&to);
+                    }
                     // A blocking send on Linux waits until the kernel took everything.
                     if sent == data.len() || (!all && !self.blocking) {
                         break;
@@ -583,12 +634,14 @@ impl Sock {
                         break;
                     }
                     if !self.blocking {
-                        return Err(self.side.raise(call, err));
+                        return Err(self.raise(call, err));
                     }
-                    if !self.wait_ready(sys::Ready::OUT, wait::BLOCKED)? {
+                    // The failed non-blocking attempt is the kernel's answer that the buffer
+                    // is full; the send is tried again only if room is on its way.
+                    if let Err(why) = self.room_coming()? {
                         let shown = self.recorder().figure(sent);
                         let text = phrases::send_blocks(&shown, data.len());
-                        let err = self.blocked(call, text);
+                        let err = self.blocked(call, text, why);
                         self.side.facts(|f| {
                             let mut bytes = ByteFacts::new(Count::shown(&shown), None);
                             bytes.of = Some(data.len() as u64);
@@ -597,7 +650,7 @@ impl Sock {
                         return Err(err);
                     }
                 }
-                Err(err) => return Err(self.side.raise(call, err)),
+                Err(err) => return Err(self.raise(call, err)),
             }
         }
         let shown = self.recorder().figure(sent);
@@ -634,12 +687,8 @@ impl Sock {
     pub(crate) fn recv_as(&self, call: String, bufsize: usize) -> io::Result<Vec<u8>> {
         self.side.begin();
         let mut buf = self.recv_buffer(&call, bufsize)?;
-        if let Err(err) = self.wait_readable() {
-            return Err(if is_blocked(&err) {
-                self.blocked(call, Self::blocked_note())
-            } else {
-                err
-            });
+        if let Wait::Blocked(why) = self.wait_readable(bufsize)? {
+            return Err(self.blocked_waiting(call, why));
         }
         match sys::recv_append(self.borrowed_fd(), &mut buf, RecvFlags::empty()) {
             Ok(n) => {
@@ -656,7 +705,7 @@ impl Sock {
                 self.returned_bytes(call, &data);
                 Ok(data)
             }
-            Err(err) => Err(self.side.raise(call, err)),
+            Err(err) => Err(self.raise(call, err)),
         }
     }
 
@@ -695,15 +744,7 @@ impl Sock {
         match self.socket.send_to(data, &target) {
             Ok(n) => {
                 self.refresh_addrs(PortRole::Ephemeral, true);
-                // A socket of this lab that receives at `addr` now has one more datagram due.
-                let dest = self.registry().all().iter().position(|r| {
-                    r.proto == Proto::Udp
-                        && r.is_open()
-                        && r.local.as_ref().is_some_and(|l| receives_at(l, addr))
-                });
-                if let Some(dest) = dest {
-                    self.registry().update(dest, |r| r.datagrams_expected += 1);
-                }
+                self.datagram_sent(addr);
                 self.returned(call, Text::same(n.to_string()));
                 let peer = self.port_name(addr);
                 self.side.facts(|f| {
@@ -712,7 +753,23 @@ impl Sock {
                 });
                 Ok(n)
             }
-            Err(err) => Err(self.side.raise(call, err)),
+            Err(err) => Err(self.raise(call, err)),
+        }
+    }
+
+    /// Counts what a datagram sent to `to` sets off, so the receiving end knows what is due:
+    /// a socket of this lab that receives at `to` has one more datagram on its way. Where a
+    /// socket of this lab was bound and is closed now, the kernel answers with an ICMP "port
+    /// unreachable", which a connected sender hears as an error on its next call.
+    fn datagram_sent(&self, to: &Addr) {
+        let sockets = self.registry().all();
+        let receives = |r: &SockRecord| {
+            r.proto == Proto::Udp && r.local.as_ref().is_some_and(|l| receives_at(l, to))
+        };
+        if let Some(dest) = sockets.iter().position(|r| r.is_open() && receives(r)) {
+            self.registry().update(dest, |r| r.datagrams_expected += 1);
+        } else if sockets.iter().any(receives) && sockets[self.id].peer.is_some() {
+            self.registry().update(self.id, |r| r.icmp_error_due = true);
         }
     }
 
@@ -725,12 +782,8 @@ impl Sock {
             self.call(format_args!("recvfrom({bufsize})"))
         );
         let mut buf = self.recv_buffer(&call, bufsize)?;
-        if let Err(err) = self.wait_readable() {
-            return Err(if is_blocked(&err) {
-                self.blocked(call, Self::blocked_note())
-            } else {
-                err
-            });
+        if let Wait::Blocked(why) = self.wait_readable(bufsize)? {
+            return Err(self.blocked_waiting(call, why));
         }
         match sys::recv_from_append(self.borrowed_fd(), &mut buf, RecvFlags::TRUNC) {
             Ok((full_len, from)) => {
@@ -752,7 +805,7 @@ impl Sock {
                 });
                 Ok((buf, from))
             }
-            Err(err) => Err(self.side.raise(call, err)),
+            Err(err) => Err(self.raise(call, err)),
         }
     }
 

@@ -33,6 +33,13 @@ pub(crate) struct SockRecord {
     pub(crate) reset_sent: bool,
     pub(crate) datagrams_expected: u64,
     pub(crate) datagrams_received: u64,
+    /// A connected UDP socket sent a datagram to an address where a socket of this lab was
+    /// bound and is closed now: the kernel answers with an ICMP "port unreachable" (never
+    /// rate-limited on loopback), which this socket's next call reports. Cleared by the call
+    /// that reports an error.
+    pub(crate) icmp_error_due: bool,
+    /// A TCP socket whose `connect()` is still in progress (SYN_SENT), and where to.
+    pub(crate) dialling: Option<Addr>,
 }
 
 impl SockRecord {
@@ -49,6 +56,8 @@ impl SockRecord {
             reset_sent: false,
             datagrams_expected: 0,
             datagrams_received: 0,
+            icmp_error_due: false,
+            dialling: None,
         }
     }
 

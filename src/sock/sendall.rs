@@ -2,10 +2,11 @@
 //! lab is one orchestrator, so the blocked call is kept in progress while the peer acts.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::settle::Due;
-use super::{blocked_error, wait, Sock, PREVIEW_BYTES};
+use super::settle::{Due, Senders};
+use super::wait::{self, Blocked, Pause};
+use super::{blocked_error, Sock, PREVIEW_BYTES};
 use crate::event::{ByteFacts, Count, Outcome};
 use crate::phrases;
 use crate::pyrepr;
@@ -19,7 +20,8 @@ impl Sock {
     /// the peer cannot read while this call waits).
     ///
     /// Like [`Sock::sendall`], it hands the kernel bytes whenever the send buffer has room,
-    /// and watches a full buffer for [`wait::BLOCKED`]. If everything went in, it records the
+    /// and blocks when the buffer is full and no room is on its way (see
+    /// [`Sock::room_coming`]). If everything went in, it records the
     /// usual `None (n bytes sent)` line and returns a finished [`SendAll`]. Otherwise it
     /// records one line saying the call blocked and how many bytes the kernel took so far,
     /// and returns the call still in progress: the peer's [`Sock::recv_waitall`] keeps it
@@ -38,6 +40,7 @@ impl Sock {
             taken: 0,
             call,
             blocked_at: None,
+            blocked_because: Blocked::BufferFull,
         };
         if !self.blocking {
             // Python's sendall on a non-blocking socket raises once the buffer is full.
@@ -45,7 +48,7 @@ impl Sock {
             sending.taken = data.len();
             return Ok(sending);
         }
-        if sending.run(wait::BLOCKED)? {
+        if sending.run()? {
             let shown = self.recorder().figure(data.len());
             self.returned(sending.call.clone(), phrases::sendall_returned(&shown));
             self.side.facts(|f| {
@@ -70,7 +73,8 @@ impl Sock {
     /// sending program would, blocked in its own call: each time this reader empties its
     /// receive queue, the sender's kernel can transmit more and the sendall hands it more.
     /// The engine reads with plain non-blocking recvs in a loop; the kernel's own
-    /// MSG_WAITALL loops the same way. Watched for [`wait::BLOCKED`] without progress.
+    /// MSG_WAITALL loops the same way. It blocks when neither side can move and nothing is
+    /// on its way: no data or FIN to this socket, no ACK to the sending side.
     pub fn recv_waitall(
         &self,
         n: usize,
@@ -87,6 +91,7 @@ impl Sock {
         }
         let mut data = self.recv_buffer(&call, n)?;
         let mut last_progress = Instant::now();
+        let mut pause = Pause::new();
         while data.len() < n {
             let mut progress = match meanwhile.as_deref_mut() {
                 Some(sending) => sending.push()?,
@@ -99,23 +104,41 @@ impl Sock {
                     progress = true;
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-                Err(err) => return Err(self.side.raise(call, err)),
+                Err(err) => return Err(self.raise(call, err)),
             }
             if progress {
                 last_progress = Instant::now();
+                pause = Pause::new();
                 continue;
             }
-            let limit = match self.due() {
-                Due::InFlight => wait::EXPECTED,
-                _ => wait::BLOCKED,
+            // Neither side moved. Something on its way (data or a FIN to this socket, or an
+            // ACK that gives the sending side room) is waited for, bounded; with nothing on
+            // its way, the recv blocks, on the kernel's evidence for a peer of this lab.
+            let sender = meanwhile
+                .as_deref()
+                .filter(|s| !s.is_done())
+                .map(|s| s.sock);
+            let coming = self.due() == Due::InFlight || sender.is_some_and(Sock::ack_due);
+            let limit = match (coming, self.senders()) {
+                (true, _) => wait::EXPECTED,
+                (false, Senders::InLab) if !self.ready_now(Ready::IN | Ready::RDHUP)? => {
+                    let shown = self.recorder().figure(data.len());
+                    let text = phrases::waitall_blocks(&shown, n);
+                    return Err(self.blocked(call, text, Blocked::NoData));
+                }
+                (false, Senders::InLab) => continue,
+                (false, Senders::Outside) => wait::EXTERNAL,
             };
             if last_progress.elapsed() >= limit {
                 let shown = self.recorder().figure(data.len());
-                let err = self.blocked(call, phrases::waitall_blocks(&shown, n));
+                let text = phrases::waitall_watched(&shown, n, limit.as_millis());
+                let err = self.blocked(call, text, Blocked::Watched(limit));
                 self.side.facts(|f| f.bytes = Some(taken_of(&shown, n)));
                 return Err(err);
             }
-            self.wait_ready(Ready::IN | Ready::RDHUP, Duration::from_millis(1))?;
+            let mut watch = vec![(self.borrowed_fd(), Ready::IN | Ready::RDHUP)];
+            watch.extend(sender.map(|s| (s.borrowed_fd(), Ready::OUT)));
+            pause.wait(&watch)?;
         }
         self.returned_bytes(call, &data);
         Ok(data)
@@ -133,6 +156,8 @@ pub struct SendAll<'a> {
     call: String,
     /// The trace line that showed the call blocked; None when it never blocked.
     blocked_at: Option<u32>,
+    /// Why it blocked the last time it did.
+    blocked_because: Blocked,
 }
 
 impl SendAll<'_> {
@@ -156,37 +181,38 @@ impl SendAll<'_> {
                     self.sock.count_sent(n);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                Err(err) => return Err(self.sock.side.raise(self.call.clone(), err)),
+                Err(err) => return Err(self.sock.raise(self.call.clone(), err)),
             }
         }
         Ok(self.taken > before)
     }
 
-    /// Pushes whenever the buffer has room until done (true) or until the buffer stayed
-    /// full for `limit` (false).
-    fn run(&mut self, limit: Duration) -> io::Result<bool> {
+    /// Pushes whenever the buffer has room until done (true) or until the buffer is full and
+    /// no room is on its way (false; see [`Sock::room_coming`]).
+    fn run(&mut self) -> io::Result<bool> {
         loop {
             self.push()?;
             if self.is_done() {
                 return Ok(true);
             }
-            if !self.sock.wait_ready(Ready::OUT, limit)? {
+            if let Err(why) = self.sock.room_coming()? {
+                self.blocked_because = why;
                 return Ok(false);
             }
         }
     }
 
     /// Lets the call run to its end and records the line where `sendall` returns:
-    /// `None (n bytes sent)`, n being a figure `Trace::named` can name. If
-    /// the buffer stays full for [`wait::BLOCKED`] (the peer still does not read), records
-    /// that it is still blocked and returns `Err(WouldBlock)`. A call that never blocked
-    /// was recorded by [`Sock::sendall_start`] already and records nothing here.
+    /// `None (n bytes sent)`, n being a figure `Trace::named` can name. If the buffer is
+    /// full again with no room on its way (the peer still does not read), records that it is
+    /// still blocked and returns `Err(WouldBlock)`. A call that never blocked was recorded
+    /// by [`Sock::sendall_start`] already and records nothing here.
     pub fn finish(mut self) -> io::Result<usize> {
         self.sock.side.begin();
         let Some(line) = self.blocked_at else {
             return Ok(self.taken);
         };
-        let done = self.run(wait::BLOCKED)?;
+        let done = self.run()?;
         let sock = self.sock;
         let call = phrases::continued_from(&self.call, line);
         let shown = sock.recorder().figure(self.taken);
@@ -210,7 +236,7 @@ impl SendAll<'_> {
         if done {
             Ok(self.taken)
         } else {
-            Err(blocked_error())
+            Err(blocked_error(self.blocked_because))
         }
     }
 }
