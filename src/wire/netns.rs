@@ -323,15 +323,18 @@ impl Refused {
                     .into(),
             ),
             Cause::LimitZero(sysctl) => {
-                let (root_en, root_zh) = if *sysctl == "user.max_user_namespaces" {
-                    ("running netlab as root, or ", "以 root 运行 netlab，或")
+                let fix = format!("`sudo sysctl {sysctl}=1000`");
+                if *sysctl == "user.max_user_namespaces" {
+                    (
+                        format!("because {sysctl}=0; running netlab as root, or {fix}, allows it"),
+                        format!("原因是 {sysctl}=0；以 root 运行 netlab，或执行 {fix}，即可"),
+                    )
                 } else {
-                    ("", "")
-                };
-                (
-                    format!("because {sysctl}=0; {root_en}`sudo sysctl {sysctl}=1000` allows it"),
-                    format!("原因是 {sysctl}=0；{root_zh}执行 `sudo sysctl {sysctl}=1000` 即可"),
-                )
+                    (
+                        format!("because {sysctl}=0; {fix} allows it"),
+                        format!("原因是 {sysctl}=0；执行 {fix} 即可"),
+                    )
+                }
             }
             Cause::LimitReached => (
                 "because this user has as many namespaces as user.max_user_namespaces and \
