@@ -45,8 +45,11 @@ const TABLE: &[PyErrno] = &[
         "PermissionError",
         "Permission denied",
     ),
+    e(libc::ENOMEM, "ENOMEM", "OSError", "Cannot allocate memory"),
     e(libc::EINVAL, "EINVAL", "OSError", "Invalid argument"),
+    e(libc::ENOSPC, "ENOSPC", "OSError", "No space left on device"),
     e(libc::EPIPE, "EPIPE", "BrokenPipeError", "Broken pipe"),
+    e(libc::EUSERS, "EUSERS", "OSError", "Too many users"),
     e(
         libc::ENOTSOCK,
         "ENOTSOCK",

@@ -241,7 +241,7 @@ pub fn process_ids() -> (u32, u32, u32) {
 }
 
 /// An `ifreq` naming `name` (shorter than IFNAMSIZ, no NUL inside), the rest zeroed.
-fn ifreq(name: &str) -> io::Result<libc::ifreq> {
+fn ifreq_named(name: &str) -> io::Result<libc::ifreq> {
     let bytes = name.as_bytes();
     if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
         return Err(io::Error::new(
@@ -271,7 +271,7 @@ fn ioctl_ifreq(fd: RawFd, request: libc::Ioctl, ifreq: &mut libc::ifreq) -> io::
 /// Sets IFF_UP on interface `name` (`ip link set NAME up`), keeping its other flags, through
 /// any socket `fd` of the network namespace the interface lives in.
 pub fn set_interface_up(fd: RawFd, name: &str) -> io::Result<()> {
-    let mut request = ifreq(name)?;
+    let mut request = ifreq_named(name)?;
     ioctl_ifreq(fd, libc::SIOCGIFFLAGS as libc::Ioctl, &mut request)?;
     // SAFETY: SIOCGIFFLAGS has just filled the union's `ifru_flags` member.
     let flags = unsafe { request.ifr_ifru.ifru_flags };
@@ -281,7 +281,7 @@ pub fn set_interface_up(fd: RawFd, name: &str) -> io::Result<()> {
 
 /// The index of interface `name` in the network namespace of socket `fd` (SIOCGIFINDEX).
 pub fn interface_index(fd: RawFd, name: &str) -> io::Result<i32> {
-    let mut request = ifreq(name)?;
+    let mut request = ifreq_named(name)?;
     ioctl_ifreq(fd, libc::SIOCGIFINDEX as libc::Ioctl, &mut request)?;
     // SAFETY: SIOCGIFINDEX has just filled the union's `ifru_ifindex` member.
     Ok(unsafe { request.ifr_ifru.ifru_ifindex })

@@ -259,22 +259,10 @@ fn diagnose(step: Step, errno: i32, machine: &Machine) -> Cause {
     }
 }
 
-fn errno_name(errno: i32) -> String {
-    match errno {
-        libc::EPERM => "EPERM".into(),
-        libc::EACCES => "EACCES".into(),
-        libc::EINVAL => "EINVAL".into(),
-        libc::ENOSPC => "ENOSPC".into(),
-        libc::EUSERS => "EUSERS".into(),
-        libc::ENOMEM => "ENOMEM".into(),
-        other => format!("errno {other}"),
-    }
-}
-
 impl Refused {
     /// The sentence in English and Chinese.
     pub fn text(&self) -> Text {
-        let errno = errno_name(self.errno);
+        let errno = crate::errno::lookup(self.errno).symbol;
         let (what_en, what_zh) = match self.step {
             Step::NetworkNamespace => (
                 "the kernel refused to create a network namespace".to_string(),
