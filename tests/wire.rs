@@ -69,6 +69,7 @@ fn child(scenario: &str) -> ExitCode {
         "echo-paced" => echo(Duration::from_millis(100), false),
         "echo-acked" => echo(Duration::ZERO, true),
         "bulk" => bulk(),
+        "resets" => resets(),
         other => Err(io::Error::other(format!("no scenario {other:?}"))),
     };
     match result {
@@ -451,6 +452,41 @@ fn bulk() -> io::Result<()> {
     Ok(())
 }
 
+/// A connect to a port that is bound but not listening (ConnectionRefusedError), then a close
+/// with SO_LINGER 0 on an established connection (the abortive close lab 04 shows).
+fn resets() -> io::Result<()> {
+    let bound = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    bound.bind(&loopback(0))?;
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    listener.bind(&loopback(0))?;
+    listener.listen(5)?;
+    let client = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    client.bind(&loopback(0))?;
+    let mut report = Report::new(Sides {
+        server: local_port(&listener)?,
+        client: local_port(&client)?,
+        closed: local_port(&bound)?,
+    })?;
+    let refused = client.connect(&bound.local_addr()?).unwrap_err();
+    report.packets(&format!(
+        "client connect(closed) raised errno {}:",
+        refused.raw_os_error().unwrap_or(0)
+    ))?;
+    let client = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    client.bind(&loopback(0))?;
+    report.naming.client = local_port(&client)?;
+    client.connect(&listener.local_addr()?)?;
+    let (conn, _) = listener.accept()?;
+    report.packets("client connect(server) and accept() returned:")?;
+    client.set_linger(Some(Duration::ZERO))?;
+    drop(client);
+    report.packets("client close() with SO_LINGER 0 returned:")?;
+    drop(conn);
+    report.late()?;
+    print!("{}", report.out);
+    Ok(())
+}
+
 /// sendto(b'') and sendto(b'hello') to a bound UDP socket, sendto(b'') to a closed port, and a
 /// connected socket's send to a closed port, then its next send (ConnectionRefusedError).
 fn udp() -> io::Result<()> {
@@ -588,6 +624,19 @@ server > client: Flags [F.], seq 13, ack 14, length 0
 client > server: Flags [.], ack 14, length 0
 ";
 
+const RESETS: &str = "\
+client connect(closed) raised errno 111:
+  client > closed: Flags [S], seq 0, length 0
+  closed > client: Flags [R.], seq 0, ack 1, length 0
+client connect(server) and accept() returned:
+  client > server: Flags [S], seq 0, length 0
+  server > client: Flags [S.], seq 0, ack 1, length 0
+  client > server: Flags [.], ack 1, length 0
+client close() with SO_LINGER 0 returned:
+  client > server: Flags [R.], seq 1, ack 1, length 0
+within 300 ms after the last step:
+";
+
 const UDP: &str = "\
 client sendto(b'', server) returned:
   client > server: UDP, length 0 (length field 8)
@@ -718,6 +767,15 @@ fn a_capture_that_overflows_says_so() -> TestResult {
                 _ => Err(format!("inconsistent: {report}")),
             }
         }
+    }
+}
+
+/// A SYN to a bound port that does not listen gets [R.] (lab 15); SO_LINGER 0 closes with [R.]
+/// instead of [F.] (lab 04).
+fn resets_answer_a_syn_without_listener_and_an_abortive_close() -> TestResult {
+    match run("resets", None)? {
+        Run::Skipped(reason) => Ok(Some(reason)),
+        Run::Report(report) => same("the resets report", &report, RESETS).map(|()| None),
     }
 }
 
@@ -882,7 +940,7 @@ fn parent() -> ExitCode {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
-    let tests: [Test; 8] = [
+    let tests: [Test; 9] = [
         (
             "conversation_is_the_same_every_run",
             conversation_is_the_same_every_run,
@@ -898,6 +956,10 @@ fn parent() -> ExitCode {
         (
             "a_capture_that_overflows_says_so",
             a_capture_that_overflows_says_so,
+        ),
+        (
+            "resets_answer_a_syn_without_listener_and_an_abortive_close",
+            resets_answer_a_syn_without_listener_and_an_abortive_close,
         ),
         (
             "udp_lengths_and_the_port_unreachable",
