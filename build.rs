@@ -1,6 +1,9 @@
 //! Finds the labs: every folder `labs/NN-name/` with a `lab.rs` becomes a module, listed in
-//! number order, so adding a lab is adding a folder. Also embeds the published snapshots for
-//! `netlab verify`, and writes one snapshot test per lab and language for tests/labs.rs.
+//! number order, so adding a lab is adding a folder. The folder gives the lab its id (its
+//! name) and its lesson (lesson.en.md, lesson.zh.md); the lab file gives only its title and
+//! steps. A missing lesson file compiles as an empty lesson, and tests/lab_folders.rs names it.
+//! Also embeds the published snapshots for `netlab verify`, and writes the per-lab tests for
+//! tests/labs.rs.
 
 use std::env;
 use std::fs;
@@ -20,15 +23,29 @@ fn main() {
     let mut tests = String::new();
     for id in &labs {
         let module = format!("lab_{}", id.replace('-', "_"));
-        let file = root.join("labs").join(id).join("lab.rs");
+        let folder = root.join("labs").join(id);
+        let file = folder.join("lab.rs");
         println!("cargo:rerun-if-changed={}", file.display());
         modules.push_str(&format!(
             "#[path = {:?}]\nmod {module};\n",
             file.display().to_string()
         ));
-        list.push_str(&format!("    &{module}::LAB,\n"));
-        tests.push_str(&format!("lab_snapshot!({module}_en, {id:?}, \"en\");\n"));
-        tests.push_str(&format!("lab_snapshot!({module}_zh, {id:?}, \"zh\");\n"));
+        let lesson = |lang: &str| {
+            let path = folder.join(format!("lesson.{lang}.md"));
+            println!("cargo:rerun-if-changed={}", path.display());
+            if path.is_file() {
+                format!("include_str!({:?})", path.display().to_string())
+            } else {
+                "\"\"".to_string()
+            }
+        };
+        list.push_str(&format!(
+            "    &crate::lab::Lab {{\n        id: {id:?},\n        title: {module}::TITLE,\n        \
+             lesson: crate::event::Text::fixed({}, {}),\n        run: {module}::run,\n    }},\n",
+            lesson("en"),
+            lesson("zh"),
+        ));
+        tests.push_str(&format!("lab_tests!({module}, {id:?});\n"));
     }
     list.push_str("];\n");
     write(&out.join("labs.rs"), &(modules + &list));

@@ -12,10 +12,12 @@
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::pyrepr;
+use crate::sys;
 
 /// One command the remote-command program may run.
 #[derive(Debug, PartialEq, Eq)]
@@ -178,46 +180,100 @@ pub fn run(cmd: &'static AllowedCommand) -> Result<CommandOutput, CommandError> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     STARTED.with(|n| n.set(n.get() + 1));
-    let mut child = command.spawn().map_err(CommandError::Io)?;
-    let stdout = child.stdout.take().map(capped_reader);
-    let stderr = child.stderr.take().map(capped_reader);
+    // Registered until reaped, so an interrupted run ends it too (see crate::cleanup).
+    let mut child = crate::cleanup::Child::spawn(&mut command).map_err(CommandError::Io)?;
     let deadline = Instant::now() + TIME_LIMIT;
+    let mut stdout = Capped::new(child.take_stdout());
+    let mut stderr = Capped::new(child.take_stderr());
+    // Both pipes are read here, on this thread, as they fill: a full pipe never stalls the
+    // child, and no reader thread has to start (which can fail under a tight `ulimit -v`).
+    while stdout.is_open() || stderr.is_open() {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            let _ = child.kill();
+            return Err(CommandError::TimedOut(cmd));
+        };
+        let ready =
+            sys::poll_readable(&[stdout.fd(), stderr.fd()], left).map_err(CommandError::Io)?;
+        if ready[0] {
+            stdout.read_some().map_err(CommandError::Io)?;
+        }
+        if ready[1] {
+            stderr.read_some().map_err(CommandError::Io)?;
+        }
+    }
     let status = loop {
         match child.try_wait().map_err(CommandError::Io)? {
             Some(status) => break status,
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
-                let _ = child.wait();
                 return Err(CommandError::TimedOut(cmd));
             }
             None => std::thread::sleep(Duration::from_millis(1)),
         }
     };
-    let collect = |reader: Option<std::thread::JoinHandle<io::Result<Vec<u8>>>>| {
-        reader
-            .map(|r| r.join().unwrap_or_else(|_| Ok(Vec::new())))
-            .unwrap_or_else(|| Ok(Vec::new()))
-            .map_err(CommandError::Io)
-    };
     Ok(CommandOutput {
         status: status.code(),
-        stdout: collect(stdout)?,
-        stderr: collect(stderr)?,
+        stdout: stdout.finish().map_err(CommandError::Io)?,
+        stderr: stderr.finish().map_err(CommandError::Io)?,
     })
 }
 
-/// Reads a child's pipe on its own thread (so a full pipe never stalls the child), keeping at
-/// most [`OUTPUT_LIMIT`] bytes and draining the rest.
-fn capped_reader(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<io::Result<Vec<u8>>> {
-    std::thread::spawn(move || {
-        let mut pipe = pipe;
-        let mut kept = Vec::new();
-        (&mut pipe)
-            .take(OUTPUT_LIMIT as u64)
-            .read_to_end(&mut kept)?;
-        io::copy(&mut pipe, &mut io::sink())?;
-        Ok(kept)
-    })
+/// One of a child's output pipes, read as it fills: keeps at most [`OUTPUT_LIMIT`] bytes and
+/// drains the rest, asking for memory without aborting.
+struct Capped<P> {
+    pipe: Option<P>,
+    kept: Vec<u8>,
+    refused: Option<io::Error>,
+}
+
+impl<P: Read + AsFd> Capped<P> {
+    fn new(pipe: Option<P>) -> Self {
+        Capped {
+            pipe,
+            kept: Vec::new(),
+            refused: None,
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.pipe.is_some()
+    }
+
+    /// The pipe to poll, while it is open.
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pipe.as_ref().map(AsFd::as_fd)
+    }
+
+    /// One read of what the pipe holds (poll said it would not block); closes it at its end.
+    fn read_some(&mut self) -> io::Result<()> {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return Ok(());
+        };
+        let mut chunk = [0u8; 8192];
+        let n = match pipe.read(&mut chunk) {
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        if n == 0 {
+            self.pipe = None;
+            return Ok(());
+        }
+        let keep = n.min(OUTPUT_LIMIT - self.kept.len());
+        if keep > 0 && self.refused.is_none() {
+            match crate::memory::grow(&mut self.kept, keep) {
+                Ok(()) => self.kept.extend_from_slice(&chunk[..keep]),
+                Err(_) => {
+                    self.refused = Some(crate::memory::out_of_memory(keep, "a command's output"))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<Vec<u8>> {
+        self.refused.map_or(Ok(self.kept), Err)
+    }
 }
 
 /// Looks `text` up and runs it; a text not on the list is refused before anything starts.

@@ -70,6 +70,8 @@ pub enum Kind {
     Call,
     /// Something read from the kernel about a socket: queues, TCP state.
     Kernel,
+    /// A line of the lab's own: a summary it drew from the lines above, not a reading.
+    Summary,
 }
 
 impl Kind {
@@ -77,6 +79,7 @@ impl Kind {
         match self {
             Kind::Call => "call",
             Kind::Kernel => "kernel",
+            Kind::Summary => "summary",
         }
     }
 }
@@ -86,8 +89,13 @@ impl Kind {
 pub enum Outcome {
     /// It returned; the result says what (may be empty for `None`).
     Returned(Text),
-    /// It raised the exception a Python program would see.
+    /// It raised the exception a Python program would see: an OSError for a failed system
+    /// call.
     Raised(PyErrno),
+    /// It raised an exception that is not an OSError, which CPython raises itself before any
+    /// system call: `MemoryError` when the buffer it allocates first cannot be had,
+    /// `OverflowError` when a Python int does not fit the C type the call takes.
+    RaisedPython(PyException),
     /// It would block; netlab waited the declared time and moved on.
     Blocked(Text),
 }
@@ -109,12 +117,60 @@ pub struct Event {
     pub section: Option<Text>,
 }
 
+/// An exception that is not an OSError, as CPython prints it: `MemoryError` (no message),
+/// `OverflowError: Python int too large to convert to C ssize_t`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyException {
+    pub class: &'static str,
+    pub message: Cow<'static, str>,
+}
+
+impl PyException {
+    pub fn new(class: &'static str, message: impl Into<Cow<'static, str>>) -> PyException {
+        PyException {
+            class,
+            message: message.into(),
+        }
+    }
+
+    /// The last line of CPython's traceback: the class alone when the message is empty.
+    pub fn python(&self) -> String {
+        if self.message.is_empty() {
+            self.class.to_string()
+        } else {
+            format!("{}: {}", self.class, self.message)
+        }
+    }
+}
+
+impl Outcome {
+    /// The exception line exactly as CPython prints it, when the call raised.
+    pub fn exception_line(&self) -> Option<String> {
+        match self {
+            Outcome::Raised(errno) => Some(errno.python()),
+            Outcome::RaisedPython(exception) => Some(exception.python()),
+            Outcome::Returned(_) | Outcome::Blocked(_) => None,
+        }
+    }
+
+    /// The class of the exception raised (`ConnectionResetError`, `MemoryError`).
+    pub fn exception_class(&self) -> Option<&'static str> {
+        match self {
+            Outcome::Raised(errno) => Some(errno.exception),
+            Outcome::RaisedPython(exception) => Some(exception.class),
+            Outcome::Returned(_) | Outcome::Blocked(_) => None,
+        }
+    }
+}
+
 impl Event {
-    /// The errno symbol of a raised exception, for JSON and tests.
+    /// What went wrong, by name, for JSON and tests: the errno symbol of an OSError
+    /// (`ECONNRESET`), or the class of an exception that has no errno (`MemoryError`).
     pub fn error(&self) -> Option<&'static str> {
         match &self.outcome {
-            Outcome::Raised(errno) => Some(errno.symbol),
-            _ => None,
+            Outcome::Raised(errno) => errno.symbol,
+            Outcome::RaisedPython(exception) => Some(exception.class),
+            Outcome::Returned(_) | Outcome::Blocked(_) => None,
         }
     }
 }

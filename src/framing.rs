@@ -7,8 +7,10 @@
 //! 1. **Length header** ([`Format::LengthHeader`]): a 4-byte header holding the payload
 //!    length, then the payload.
 //! 2. **JSON header** ([`Format::JsonHeader`]): a 4-byte header holding the length of a
-//!    JSON object such as `{"filename":"a.txt","total_size":1234,"md5":"<32 hex>"}`, then
-//!    that object, then `total_size` bytes of payload whose MD5 must match.
+//!    JSON object such as `{"filename": "a.txt", "total_size": 1234, "md5": "<32 hex>"}`,
+//!    then that object, then `total_size` bytes of payload whose MD5 must match. netlab writes
+//!    the JSON as the course's `json.dumps(header_dic)` does; it reads any valid JSON object
+//!    (spacing, key order, escapes, extra keys), except one that repeats a key.
 //!
 //! # The 4-byte header
 //!
@@ -28,13 +30,19 @@ use std::fmt;
 use std::io;
 
 use md5::{Digest, Md5};
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
-/// The largest payload (and the largest JSON header) a decoder accepts by default: 64 MiB.
+/// The largest payload a decoder accepts by default: 64 MiB.
 ///
 /// A peer controls the header, so without a limit one 4-byte header could make the
 /// receiver wait for (and buffer) up to 2 GiB.
 pub const DEFAULT_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The largest JSON header a decoder accepts: 64 KiB. A real header is under 200 bytes (a
+/// name, a size, an MD5); the limit is checked against the announced length, before a byte
+/// of the JSON is buffered or parsed.
+pub const HEADER_LIMIT: usize = 64 * 1024;
 
 /// Size of the length header in both formats: one Python `'i'`, a signed 32-bit integer.
 pub const HEADER_LEN: usize = 4;
@@ -89,14 +97,7 @@ pub fn encode_json_frame(filename: &str, payload: &[u8]) -> Result<Vec<u8>, Head
 
 /// The MD5 of `data` as 32 lowercase hex digits, like Python's `hashlib.md5(data).hexdigest()`.
 pub fn md5_hex(data: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digest = Md5::digest(data);
-    let mut hex = String::with_capacity(2 * digest.len());
-    for byte in digest.iter() {
-        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    hex
+    format!("{:x}", Md5::digest(data))
 }
 
 /// The JSON object that describes a file in the "fix two" format.
@@ -119,15 +120,15 @@ impl JsonHeader {
         }
     }
 
-    /// Compact JSON with the keys in the course's order: filename, total_size, md5.
-    ///
-    /// Built by hand because a `serde_json::Map` sorts its keys alphabetically.
+    /// The JSON the course's `json.dumps(header_dic)` writes for this header: keys in the
+    /// course's order (filename, total_size, md5), Python's default separators `', '` and
+    /// `': '`, and non-ASCII characters escaped (`ensure_ascii`).
     pub fn to_json(&self) -> String {
         format!(
-            "{{\"filename\":{},\"total_size\":{},\"md5\":{}}}",
-            Value::from(self.filename.as_str()),
+            "{{\"filename\": {}, \"total_size\": {}, \"md5\": {}}}",
+            python_json_string(&self.filename),
             self.total_size,
-            Value::from(self.md5.as_str())
+            python_json_string(&self.md5)
         )
     }
 
@@ -135,19 +136,19 @@ impl JsonHeader {
     fn parse(bytes: &[u8], limit: usize) -> Result<Self, FrameError> {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| FrameError::InvalidJson(format!("its bytes are not UTF-8 ({e})")))?;
-        let value: Value =
+        let wire: WireHeader<'_> =
             serde_json::from_str(text).map_err(|e| FrameError::InvalidJson(e.to_string()))?;
-        let Value::Object(object) = value else {
-            return Err(FrameError::InvalidJson(format!(
-                "expected an object but found {}",
-                json_kind(&value)
-            )));
-        };
-        let filename = string_field(&object, "filename")?.to_owned();
-        let total_size = size_field(&object, limit)?;
-        let md5 = string_field(&object, "md5")?;
+        let filename: String = typed_field("filename", wire.filename, "a string")?;
+        let total_size: u64 = typed_field("total_size", wire.total_size, "a non-negative integer")?;
+        if total_size > limit as u64 {
+            return Err(FrameError::TooLarge {
+                announced: total_size,
+                limit,
+            });
+        }
+        let md5: String = typed_field("md5", wire.md5, "a string")?;
         if md5.len() != 32 || !md5.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad_field("md5", "32 hex digits", &object["md5"]));
+            return Err(bad_field("md5", "32 hex digits", wire.md5));
         }
         Ok(JsonHeader {
             filename,
@@ -157,52 +158,73 @@ impl JsonHeader {
     }
 }
 
-fn field<'a>(object: &'a Map<String, Value>, name: &'static str) -> Result<&'a Value, FrameError> {
-    object.get(name).ok_or(FrameError::MissingField(name))
+/// A received JSON header as the decoder reads it: the object's three fields, each kept as
+/// the raw JSON text of its value (borrowed from the received bytes) until it is checked for
+/// its own type, so a wrong one is reported by name with what it was. Other keys are skipped
+/// without being stored; a key given twice is refused.
+#[derive(Deserialize)]
+struct WireHeader<'a> {
+    #[serde(borrow)]
+    filename: Option<&'a RawValue>,
+    #[serde(borrow)]
+    total_size: Option<&'a RawValue>,
+    #[serde(borrow)]
+    md5: Option<&'a RawValue>,
 }
 
-fn string_field<'a>(
-    object: &'a Map<String, Value>,
+/// A field of the header as type `T`: missing, or of the wrong JSON type, is an error that
+/// names the field.
+fn typed_field<'a, T: Deserialize<'a>>(
     name: &'static str,
-) -> Result<&'a str, FrameError> {
-    let value = field(object, name)?;
-    value
-        .as_str()
-        .ok_or_else(|| bad_field(name, "a string", value))
+    raw: Option<&'a RawValue>,
+    expected: &'static str,
+) -> Result<T, FrameError> {
+    let raw = raw.ok_or(FrameError::MissingField(name))?;
+    serde_json::from_str(raw.get()).map_err(|_| bad_field(name, expected, Some(raw)))
 }
 
-/// `total_size`, checked against the limit before anything of that size exists.
-fn size_field(object: &Map<String, Value>, limit: usize) -> Result<u64, FrameError> {
-    let value = field(object, "total_size")?;
-    let size = value
-        .as_u64()
-        .ok_or_else(|| bad_field("total_size", "a non-negative integer", value))?;
-    if size > limit as u64 {
-        return Err(FrameError::TooLarge {
-            announced: size,
-            limit,
-        });
-    }
-    Ok(size)
-}
+/// How much of a wrong value an error message quotes.
+const FOUND_SHOWN: usize = 64;
 
-fn bad_field(field: &'static str, expected: &'static str, found: &Value) -> FrameError {
+fn bad_field(field: &'static str, expected: &'static str, found: Option<&RawValue>) -> FrameError {
+    let text = found.map_or("", RawValue::get).trim();
+    let found = match text.char_indices().nth(FOUND_SHOWN) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    };
     FrameError::BadField {
         field,
         expected,
-        found: found.to_string(),
+        found,
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// A JSON string as Python's `json.dumps` writes it with its defaults (`ensure_ascii=True`):
+/// `"` and `\` escaped, `\n \r \t \b \f` by name, every other character outside printable
+/// ASCII as `\u` and four lowercase hex digits (a surrogate pair above U+FFFF).
+pub fn python_json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(ch),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in ch.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
     }
+    out.push('"');
+    out
 }
 
 /// Which of the two wire formats a decoder reads.
@@ -284,8 +306,10 @@ impl fmt::Display for Piece {
 /// boundaries and the connection should be dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
-    /// A header announced a payload or JSON header bigger than the decoder's limit.
+    /// A header announced a payload bigger than the decoder's limit.
     TooLarge { announced: u64, limit: usize },
+    /// The length header announced a JSON header bigger than the JSON header limit.
+    HeaderTooLarge { announced: u64, limit: usize },
     /// The signed 32-bit length header decoded to a negative number.
     NegativeSize { announced: i32 },
     /// The peer closed the connection with part of a piece buffered.
@@ -314,6 +338,10 @@ impl fmt::Display for FrameError {
             FrameError::TooLarge { announced, limit } => write!(
                 f,
                 "a header announced {announced} bytes, which is over the limit of {limit} bytes"
+            ),
+            FrameError::HeaderTooLarge { announced, limit } => write!(
+                f,
+                "the length header announced a JSON header of {announced} bytes, which is over the limit of {limit} bytes for a JSON header"
             ),
             FrameError::NegativeSize { announced } => write!(
                 f,
@@ -357,6 +385,8 @@ impl std::error::Error for FrameError {}
 pub struct FrameDecoder {
     format: Format,
     limit: usize,
+    /// The largest JSON header accepted: [`HEADER_LIMIT`], or `limit` if that is smaller.
+    header_limit: usize,
     buf: Vec<u8>,
     /// The piece being read; `buf` starts with its first byte.
     piece: Piece,
@@ -370,11 +400,13 @@ impl FrameDecoder {
         Self::with_limit(format, DEFAULT_LIMIT)
     }
 
-    /// A decoder that rejects payloads and JSON headers over `limit` bytes.
+    /// A decoder that rejects payloads over `limit` bytes, and JSON headers over `limit` or
+    /// [`HEADER_LIMIT`] bytes, whichever is smaller.
     pub fn with_limit(format: Format, limit: usize) -> Self {
         FrameDecoder {
             format,
             limit,
+            header_limit: limit.min(HEADER_LIMIT),
             buf: Vec::new(),
             piece: Piece::LengthHeader,
             header: None,
@@ -385,8 +417,14 @@ impl FrameDecoder {
         self.format
     }
 
+    /// The largest payload accepted.
     pub fn limit(&self) -> usize {
         self.limit
+    }
+
+    /// The largest JSON header accepted.
+    pub fn header_limit(&self) -> usize {
+        self.header_limit
     }
 
     /// Appends bytes that arrived from the peer.
@@ -442,11 +480,20 @@ impl FrameDecoder {
         header.copy_from_slice(&self.buf[..HEADER_LEN]);
         let announced = i32::from_le_bytes(header);
         let len = usize::try_from(announced).map_err(|_| FrameError::NegativeSize { announced })?;
-        if len > self.limit {
-            return Err(FrameError::TooLarge {
-                announced: len as u64,
-                limit: self.limit,
-            });
+        match self.format {
+            Format::JsonHeader if len > self.header_limit => {
+                return Err(FrameError::HeaderTooLarge {
+                    announced: len as u64,
+                    limit: self.header_limit,
+                })
+            }
+            Format::LengthHeader if len > self.limit => {
+                return Err(FrameError::TooLarge {
+                    announced: len as u64,
+                    limit: self.limit,
+                })
+            }
+            _ => {}
         }
         self.buf.drain(..HEADER_LEN);
         Ok(match self.format {

@@ -1,5 +1,10 @@
 //! What the kernel says about the lab's sockets, as `kernel` lines of the trace: bytes waiting
 //! in queues, TCP states, accept queues. Every figure is read in this run, never assumed.
+//!
+//! A probe whose answer a lab's notes go on to describe takes the answer the lab expects
+//! (`kernel.tcp_state(&conn, TcpState::CloseWait)`): the line always shows what the kernel
+//! said, and a different answer stops the lab right after that line, so no note ever
+//! describes a kernel state this run did not observe.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,86 +13,114 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::event::{Kind, Outcome, Text};
-use crate::sock::{show_addr, wait, Addr, Proto, Sock};
+use crate::phrases::{self, Probe};
+use crate::pyrepr;
+use crate::recorder::{Figure, Recorder};
+use crate::sock::registry::Registry;
+use crate::sock::{wait, Addr, Proto, Sock};
 use crate::sys;
-use crate::trace::Trace;
 
-/// A TCP state as the kernel names it (numbering of include/net/tcp_states.h).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpState {
-    Established,
-    SynSent,
-    SynRecv,
-    FinWait1,
-    FinWait2,
-    TimeWait,
-    Close,
-    CloseWait,
-    LastAck,
-    Listen,
-    Closing,
-    NewSynRecv,
+/// Declares the TCP states once: the kernel's number (include/net/tcp_states.h), the
+/// variant, and the name `ss` and /proc/net/tcp readers use.
+macro_rules! tcp_states {
+    ($($number:literal => $state:ident $name:literal,)*) => {
+        /// A TCP state as the kernel names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum TcpState {
+            $($state,)*
+        }
+
+        impl TcpState {
+            /// The state the kernel numbers `number` (TCP_INFO's tcpi_state, /proc/net/tcp).
+            pub fn from_kernel(number: u8) -> Option<TcpState> {
+                match number {
+                    $($number => Some(TcpState::$state),)*
+                    _ => None,
+                }
+            }
+
+            /// `ESTABLISHED`, `TIME_WAIT` ...
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(TcpState::$state => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl TcpState {
-    pub fn from_kernel(number: u8) -> Option<TcpState> {
-        use TcpState::*;
-        const ALL: [TcpState; 12] = [
-            Established,
-            SynSent,
-            SynRecv,
-            FinWait1,
-            FinWait2,
-            TimeWait,
-            Close,
-            CloseWait,
-            LastAck,
-            Listen,
-            Closing,
-            NewSynRecv,
-        ];
-        ALL.get(usize::from(number).checked_sub(1)?).copied()
+tcp_states! {
+    1 => Established "ESTABLISHED",
+    2 => SynSent "SYN_SENT",
+    3 => SynRecv "SYN_RECV",
+    4 => FinWait1 "FIN_WAIT1",
+    5 => FinWait2 "FIN_WAIT2",
+    6 => TimeWait "TIME_WAIT",
+    7 => Close "CLOSE",
+    8 => CloseWait "CLOSE_WAIT",
+    9 => LastAck "LAST_ACK",
+    10 => Listen "LISTEN",
+    11 => Closing "CLOSING",
+    12 => NewSynRecv "NEW_SYN_RECV",
+}
+
+/// What the filesystem holds at a path, as `os.stat(path).st_mode` tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Socket,
+    Regular,
+    Directory,
+    Other,
+}
+
+impl FileKind {
+    fn of(ty: std::fs::FileType) -> FileKind {
+        if ty.is_socket() {
+            FileKind::Socket
+        } else if ty.is_file() {
+            FileKind::Regular
+        } else if ty.is_dir() {
+            FileKind::Directory
+        } else {
+            FileKind::Other
+        }
     }
 
-    /// The name `ss` and /proc/net/tcp readers use: `ESTABLISHED`, `TIME_WAIT` ...
-    pub fn name(self) -> &'static str {
-        use TcpState::*;
+    fn phrase(self) -> Probe {
         match self {
-            Established => "ESTABLISHED",
-            SynSent => "SYN_SENT",
-            SynRecv => "SYN_RECV",
-            FinWait1 => "FIN_WAIT1",
-            FinWait2 => "FIN_WAIT2",
-            TimeWait => "TIME_WAIT",
-            Close => "CLOSE",
-            CloseWait => "CLOSE_WAIT",
-            LastAck => "LAST_ACK",
-            Listen => "LISTEN",
-            Closing => "CLOSING",
-            NewSynRecv => "NEW_SYN_RECV",
+            FileKind::Socket => phrases::SOCKET_FILE,
+            FileKind::Regular => phrases::REGULAR_FILE,
+            FileKind::Directory => phrases::DIRECTORY,
+            FileKind::Other => phrases::OTHER_FILE,
         }
     }
 }
 
-fn from_procfs(state: &procfs::net::TcpState) -> TcpState {
-    use procfs::net::TcpState as P;
-    match state {
-        P::Established => TcpState::Established,
-        P::SynSent => TcpState::SynSent,
-        P::SynRecv => TcpState::SynRecv,
-        P::FinWait1 => TcpState::FinWait1,
-        P::FinWait2 => TcpState::FinWait2,
-        P::TimeWait => TcpState::TimeWait,
-        P::Close => TcpState::Close,
-        P::CloseWait => TcpState::CloseWait,
-        P::LastAck => TcpState::LastAck,
-        P::Listen => TcpState::Listen,
-        P::Closing => TcpState::Closing,
-        P::NewSynRecv => TcpState::NewSynRecv,
-    }
+/// A probe showed something other than what the lab expects, so the notes that follow would
+/// describe a kernel this run did not see.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: the lab expects {expected}, the kernel shows {shown}")]
+pub struct Mismatch {
+    pub what: String,
+    pub expected: String,
+    pub shown: String,
 }
 
-/// One connection of the kernel's TCP table.
+/// Why a probe stopped the lab.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The kernel could not be asked.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The kernel answered something else than the lab expects.
+    #[error(transparent)]
+    Mismatch(#[from] Mismatch),
+}
+
+/// A figure the kernel reports that differs between machines.
+pub const MEM_TOTAL: Figure = Figure::new("MEM_TOTAL");
+
+/// One connection in the kernel's TCP table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpEntry {
     pub local: Addr,
@@ -95,24 +128,7 @@ pub struct TcpEntry {
     pub state: TcpState,
 }
 
-/// Where a look-up in the kernel's TCP table was answered from. The trace line names it, so a
-/// student can check the answer by hand: `ss -tan` reads sock_diag too, and /proc/net/tcp is
-/// the same table as text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TcpTableSource {
-    SockDiag,
-    ProcNetTcp,
-}
-
-impl TcpTableSource {
-    /// How a trace line names the source, in English and Chinese.
-    fn label(self) -> (&'static str, &'static str) {
-        match self {
-            TcpTableSource::SockDiag => ("sock_diag (as ss -tan)", "sock_diag（与 ss -tan 同源）"),
-            TcpTableSource::ProcNetTcp => ("/proc/net/tcp", "/proc/net/tcp"),
-        }
-    }
-}
+pub use crate::sockdiag::TableSource as TcpTableSource;
 
 /// The kernel's TCP connections, in every state (TIME_WAIT included), whose local port is
 /// `local`'s and whose remote port is `remote`'s (a lab's own port pair), and where the answer
@@ -149,44 +165,88 @@ pub fn tcp_table(local: &Addr, remote: &Addr) -> io::Result<(Vec<TcpEntry>, TcpT
 
 /// The connections between the two ports as /proc/net/tcp (or tcp6) lists them.
 fn proc_net_tcp(local: SocketAddr, remote: SocketAddr) -> io::Result<Vec<TcpEntry>> {
-    let table = if local.is_ipv4() {
-        procfs::net::tcp()
+    let (table, file) = if local.is_ipv4() {
+        (procfs::net::tcp(), "/proc/net/tcp")
     } else {
-        procfs::net::tcp6()
+        (procfs::net::tcp6(), "/proc/net/tcp6")
     };
-    let entries = table.map_err(|e| io::Error::other(format!("/proc/net/tcp: {e}")))?;
+    let entries = table.map_err(|e| plain_proc_error(e, file))?;
     Ok(entries
         .into_iter()
         .filter(|e| {
             e.local_address.port() == local.port() && e.remote_address.port() == remote.port()
         })
-        .map(|e| TcpEntry {
-            local: Addr::Inet(e.local_address),
-            remote: Addr::Inet(e.remote_address),
-            state: from_procfs(&e.state),
+        .filter_map(|e| {
+            Some(TcpEntry {
+                local: Addr::Inet(e.local_address),
+                remote: Addr::Inet(e.remote_address),
+                state: TcpState::from_kernel(e.state.to_u8())?,
+            })
         })
         .collect())
 }
 
+/// A procfs error as a plain sentence about the file. procfs words some errors as its own
+/// bugs ("please report this procfs bug"); a user only needs to know which file could not be
+/// read and why.
+pub fn plain_proc_error(err: procfs::ProcError, file: &str) -> io::Error {
+    use procfs::ProcError;
+    match err {
+        ProcError::PermissionDenied(_) => io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("cannot read {file}: permission denied"),
+        ),
+        ProcError::NotFound(_) => io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("cannot read {file}: it does not exist (is /proc mounted?)"),
+        ),
+        ProcError::Io(inner, _) => {
+            io::Error::new(inner.kind(), format!("cannot read {file}: {inner}"))
+        }
+        ProcError::Incomplete(_) | ProcError::Other(_) | ProcError::InternalError(_) => {
+            io::Error::other(format!(
+                "cannot read {file}: its contents are not in the form netlab expects"
+            ))
+        }
+    }
+}
+
 /// The kernel as a side of the trace.
 pub struct Kernel {
-    trace: Trace,
+    recorder: Recorder,
+    registry: Registry,
 }
 
 impl Kernel {
-    pub(crate) fn new(trace: Trace) -> Kernel {
-        Kernel { trace }
+    pub(crate) fn new(recorder: Recorder, registry: Registry) -> Kernel {
+        Kernel { recorder, registry }
     }
 
     fn record(&self, what: Text, result: Text) {
-        self.trace
+        self.recorder
             .emit("kernel", Kind::Kernel, what, Outcome::Returned(result));
     }
 
-    /// `server conn: receive queue (FIONREAD)`, in the trace's language.
-    fn about(sock: &Sock, en: &str, zh: &str) -> Text {
-        let who = format!("{} {}", sock.side().name(), sock.var());
-        Text::new(format!("{who}: {en}"), format!("{who}：{zh}"))
+    /// Records a probe's line, then stops the lab unless the kernel showed what it expects.
+    fn record_expecting<T: PartialEq>(
+        &self,
+        what: Text,
+        result: Text,
+        (found, expected): (T, T),
+        expected_text: Text,
+    ) -> Result<(), Mismatch> {
+        let mismatch = (found != expected).then(|| Mismatch {
+            what: what.en.to_string(),
+            expected: expected_text.en.to_string(),
+            shown: result.en.to_string(),
+        });
+        self.record(what, result);
+        mismatch.map_or(Ok(()), Err)
+    }
+
+    /// `server conn: receive queue (FIONREAD)`, in both languages.
+    fn about(sock: &Sock, probe: Probe) -> Text {
+        phrases::about(&format!("{} {}", sock.side().name(), sock.var()), probe)
     }
 
     /// Bytes waiting in `sock`'s receive queue (`FIONREAD`), after what in-process peers sent
@@ -194,21 +254,14 @@ impl Kernel {
     /// that datagram is empty or nothing waits), and the line says so.
     pub fn recv_queue(&self, sock: &Sock) -> io::Result<usize> {
         sock.settle();
-        let n = sys::recv_queue(sock.fd())?;
-        let what = Self::about(sock, "receive queue (FIONREAD)", "接收队列（FIONREAD）");
-        let shown = self.trace.figure(n);
+        let n = sys::recv_queue(sock.borrowed_fd())?;
+        let shown = self.recorder.figure(n);
         let result = if sock.proto() == Proto::Udp {
-            Text::new(
-                format!("{shown} bytes in the next datagram"),
-                format!("下一个数据报有 {shown} 字节"),
-            )
+            phrases::bytes_in_next_datagram(&shown)
         } else {
-            Text::new(
-                format!("{shown} bytes waiting"),
-                format!("{shown} 字节待读"),
-            )
+            phrases::bytes_waiting(&shown)
         };
-        self.record(what, result);
+        self.record(Self::about(sock, phrases::RECEIVE_QUEUE), result);
         Ok(n)
     }
 
@@ -217,15 +270,11 @@ impl Kernel {
     /// reached it, so the figure does not depend on when its delayed ACK goes out.
     pub fn send_queue(&self, sock: &Sock) -> io::Result<usize> {
         sock.settle_acks();
-        let n = sys::send_queue(sock.fd())?;
-        let what = Self::about(sock, "send queue (SIOCOUTQ)", "发送队列（SIOCOUTQ）");
-        let shown = self.trace.figure(n);
+        let n = sys::send_queue(sock.borrowed_fd())?;
+        let shown = self.recorder.figure(n);
         self.record(
-            what,
-            Text::new(
-                format!("{shown} bytes not yet acknowledged"),
-                format!("{shown} 字节尚未被确认"),
-            ),
+            Self::about(sock, phrases::SEND_QUEUE),
+            phrases::bytes_not_acknowledged(&shown),
         );
         Ok(n)
     }
@@ -234,88 +283,53 @@ impl Kernel {
     /// peer's receive window has no room for them. Settles like [`Kernel::send_queue`].
     pub fn unsent_queue(&self, sock: &Sock) -> io::Result<usize> {
         sock.settle_acks();
-        let n = sys::unsent(sock.fd())?;
-        let what = Self::about(
-            sock,
-            "send queue, not yet transmitted (SIOCOUTQNSD)",
-            "发送队列中尚未发出的部分（SIOCOUTQNSD）",
-        );
-        let shown = self.trace.figure(n);
+        let n = sys::unsent(sock.borrowed_fd())?;
+        let shown = self.recorder.figure(n);
         self.record(
-            what,
-            Text::new(
-                format!("{shown} bytes still waiting to be transmitted"),
-                format!("{shown} 字节还在等待发出"),
-            ),
+            Self::about(sock, phrases::UNSENT_QUEUE),
+            phrases::bytes_not_transmitted(&shown),
         );
         Ok(n)
     }
 
     /// `sock`'s TCP state (`TCP_INFO`), after in-flight FIN/RST from in-process peers arrived.
-    pub fn tcp_state(&self, sock: &Sock) -> io::Result<TcpState> {
+    /// The line shows what the kernel says; anything but `expected` stops the lab.
+    pub fn tcp_state(&self, sock: &Sock, expected: TcpState) -> Result<(), ProbeError> {
         sock.settle();
-        let info = sys::tcp_info(sock.fd())?;
+        let info = sys::tcp_info(sock.borrowed_fd())?;
         let state = TcpState::from_kernel(info.state)
             .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))?;
-        self.record(
-            Self::about(sock, "TCP state", "TCP 状态"),
+        self.record_expecting(
+            Self::about(sock, phrases::TCP_STATE),
             Text::same(state.name()),
-        );
-        Ok(state)
+            (state, expected),
+            Text::same(expected.name()),
+        )?;
+        Ok(())
     }
 
     /// A listening socket's accept queue: (connections waiting, limit).
     pub fn accept_queue(&self, listener: &Sock) -> io::Result<(u32, u32)> {
-        let info = sys::tcp_info(listener.fd())?;
+        let info = sys::tcp_info(listener.borrowed_fd())?;
         let (waiting, max) = (info.accept_queue, info.accept_queue_max);
         self.record(
-            Self::about(listener, "accept queue", "accept 队列"),
-            Text::new(
-                format!(
-                    "{waiting} {} waiting to be accepted (limit {max})",
-                    if waiting == 1 {
-                        "connection"
-                    } else {
-                        "connections"
-                    }
-                ),
-                format!("{waiting} 个连接等待 accept（上限 {max}）"),
-            ),
+            Self::about(listener, phrases::ACCEPT_QUEUE),
+            phrases::accept_queue(waiting, max),
         );
         Ok((waiting, max))
     }
 
-    /// The state of the connection `local` -> `remote` in the kernel's TCP table (see
-    /// [`tcp_table`]), which also lists connections that no fd holds any more (TIME_WAIT
-    /// after close). None: no such entry.
-    ///
-    /// `settles_to` is the state the lab's last step is driving the connection to (a FIN on
-    /// its way, say): the probe waits, bounded, until the kernel shows it, then records what
-    /// the kernel shows, whatever that is.
+    /// The state of the connection `local` -> `remote` in the kernel's TCP table, which also
+    /// lists connections that no fd holds any more (TIME_WAIT after close). `expected` is what
+    /// the lab's last step is driving the connection to (a FIN on its way, say; None: out of
+    /// the table): the probe waits, bounded, until the kernel shows it, records what the
+    /// kernel shows, and stops the lab if that is something else.
     pub fn tcp_state_between(
         &self,
         local: &Addr,
         remote: &Addr,
-        settles_to: Option<TcpState>,
-    ) -> io::Result<Option<TcpState>> {
-        self.between(local, remote, |found| {
-            settles_to.is_none() || found == settles_to
-        })
-    }
-
-    /// Like [`Kernel::tcp_state_between`] when the lab's last step is driving the connection
-    /// out of the table (a last ACK on its way to a LAST_ACK end, say): waits, bounded, until
-    /// the kernel's TCP table no longer lists `local` -> `remote`, then records what it shows.
-    pub fn tcp_connection_gone(&self, local: &Addr, remote: &Addr) -> io::Result<Option<TcpState>> {
-        self.between(local, remote, |found| found.is_none())
-    }
-
-    fn between(
-        &self,
-        local: &Addr,
-        remote: &Addr,
-        settled: impl Fn(Option<TcpState>) -> bool,
-    ) -> io::Result<Option<TcpState>> {
+        expected: Option<TcpState>,
+    ) -> Result<(), ProbeError> {
         let read = || -> io::Result<(Option<TcpState>, TcpTableSource)> {
             let (entries, source) = tcp_table(local, remote)?;
             let found = entries
@@ -326,31 +340,27 @@ impl Kernel {
         };
         let deadline = Instant::now() + wait::EXPECTED;
         let (mut found, mut source) = read()?;
-        while !settled(found) && Instant::now() < deadline {
+        while found != expected && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
             (found, source) = read()?;
         }
-        let (from, to) = (
-            show_addr(&self.trace, local),
-            show_addr(&self.trace, remote),
+        let what = phrases::tcp_connection(
+            source,
+            &self.registry.show_addr(local),
+            &self.registry.show_addr(remote),
         );
-        let (en, zh) = source.label();
-        let what = Text::new(
-            format!("{en}: connection {from} to {to}"),
-            format!("{zh}：连接 {from} 到 {to}"),
-        );
-        let result = match found {
+        let show = |state: Option<TcpState>| match state {
             Some(state) => Text::same(state.name()),
-            None => Text::new("no such connection", "没有这条连接"),
+            None => phrases::no_such_connection(),
         };
-        self.record(what, result);
-        Ok(found)
+        self.record_expecting(what, show(found), (found, expected), show(expected))?;
+        Ok(())
     }
 
     /// A numeric sysctl such as `net.core.somaxconn`, read from /proc/sys. Its value differs
-    /// between machines, so it shows under `stable_name` unless `--raw`; a lab that relies on
-    /// it states the relation it needs with `Trace::expect`.
-    pub fn sysctl(&self, name: &str, stable_name: &str) -> io::Result<u64> {
+    /// between machines, so it shows as `figure` unless `--raw`; a lab that relies on it
+    /// states the relation it needs with `Trace::expect`.
+    pub fn sysctl(&self, name: &str, figure: Figure) -> io::Result<u64> {
         let path = format!("/proc/sys/{}", name.replace('.', "/"));
         let text = std::fs::read_to_string(&path)?;
         let value = text
@@ -359,32 +369,40 @@ impl Kernel {
             .map_err(|_| io::Error::other(format!("{path} is not a number: {}", text.trim())))?;
         self.record(
             Text::same(format!("{name} ({path})")),
-            Text::same(self.trace.named_value(stable_name, value)),
+            Text::same(self.recorder.named_value(figure, value)),
         );
         Ok(value)
     }
 
+    /// Like [`Kernel::sysctl`] for a setting that only newer kernels have: where the file does
+    /// not exist, the line says so and the lab goes on with `absent`, the value that kernel
+    /// behaves as (shown under the same figure, so default output stays the same everywhere).
+    pub fn sysctl_or(&self, name: &str, figure: Figure, absent: u64) -> io::Result<u64> {
+        let path = format!("/proc/sys/{}", name.replace('.', "/"));
+        if std::path::Path::new(&path).exists() {
+            return self.sysctl(name, figure);
+        }
+        let shown = phrases::no_such_setting(absent);
+        self.record(
+            Text::same(format!("{name} ({path})")),
+            Text::new(
+                self.recorder.named_value(figure, &shown.en),
+                self.recorder.named_value(figure, &shown.zh),
+            ),
+        );
+        Ok(absent)
+    }
+
     /// This machine's RAM as the kernel counts it (`MemTotal` in /proc/meminfo), in KiB.
-    /// It differs from machine to machine, so it shows as `MEM_TOTAL` unless `--raw`; a lab
+    /// It differs from machine to machine, so it shows as [`MEM_TOTAL`] unless `--raw`; a lab
     /// states what it relies on as a relation it checks.
     pub fn mem_total(&self) -> io::Result<u64> {
-        let meminfo = std::fs::read_to_string("/proc/meminfo")?;
-        let kib = meminfo
-            .lines()
-            .find_map(|line| line.strip_prefix("MemTotal:"))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .ok_or_else(|| io::Error::other("/proc/meminfo has no MemTotal line"))?;
-        let shown = self.trace.named_value("MEM_TOTAL", kib);
-        self.record(
-            Text::new("/proc/meminfo: MemTotal", "/proc/meminfo：MemTotal"),
-            Text::same(format!("{shown} kB")),
-        );
+        use procfs::Current;
+        let meminfo =
+            procfs::Meminfo::current().map_err(|e| plain_proc_error(e, "/proc/meminfo"))?;
+        let kib = meminfo.mem_total / 1024;
+        let shown = self.recorder.named_value(MEM_TOTAL, kib);
+        self.record(phrases::mem_total(), Text::same(format!("{shown} kB")));
         Ok(kib)
     }
 
@@ -392,54 +410,77 @@ impl Kernel {
     /// (`TCP_INFO` tcpi_bytes_sent, Linux 4.19+). A send() that put nothing on the wire
     /// leaves it unchanged.
     pub fn bytes_sent(&self, sock: &Sock) -> io::Result<u64> {
-        let info = sys::tcp_info(sock.fd())?;
+        let info = sys::tcp_info(sock.borrowed_fd())?;
         let n = info.bytes_sent.ok_or_else(|| {
             io::Error::other("this kernel's TCP_INFO has no tcpi_bytes_sent (Linux 4.19+)")
         })?;
         self.record(
-            Self::about(
-                sock,
-                "data bytes sent on the wire so far (TCP_INFO tcpi_bytes_sent)",
-                "迄今实际发到线路上的数据字节（TCP_INFO tcpi_bytes_sent）",
-            ),
-            Text::new(format!("{n} bytes"), format!("{n} 字节")),
+            Self::about(sock, phrases::BYTES_SENT),
+            phrases::bytes(&n.to_string()),
         );
         Ok(n)
     }
 
-    /// A kernel fact the lab measured itself (a sysctl value, a computed figure), shown as a
-    /// kernel line. `what` names where it was read from.
-    pub fn fact(&self, what: Text, result: Text) {
-        self.record(what, result);
-    }
-
     /// What the filesystem holds at `path` (`os.stat(path)` without following a symlink): an
     /// AF_UNIX socket's name is a file of its own type, S_IFSOCK, that outlives the socket.
-    /// Returns the file type, or None when there is no such file.
-    pub fn file_type(&self, path: &Path) -> io::Result<Option<std::fs::FileType>> {
-        let shown = crate::pyrepr::str_literal(&self.trace.state().names.path(path));
-        let what = Text::new(format!("file {shown}"), format!("文件 {shown}"));
-        let (found, result) = match std::fs::symlink_metadata(path) {
-            Ok(meta) => {
-                let ty = meta.file_type();
-                let (en, zh) = if ty.is_socket() {
-                    ("a socket file (S_IFSOCK)", "套接字文件（S_IFSOCK）")
-                } else if ty.is_file() {
-                    ("a regular file (S_IFREG)", "普通文件（S_IFREG）")
-                } else if ty.is_dir() {
-                    ("a directory (S_IFDIR)", "目录（S_IFDIR）")
-                } else {
-                    ("another kind of file", "其他类型的文件")
-                };
-                (Some(ty), Text::new(en, zh))
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => (
-                None,
-                Text::new("no such file (ENOENT)", "没有这个文件（ENOENT）"),
-            ),
-            Err(err) => return Err(err),
+    /// `expected` is the kind the lab's notes describe (None: no such file); the line shows
+    /// what is there, and anything else stops the lab.
+    pub fn file_type(&self, path: &Path, expected: Option<FileKind>) -> Result<(), ProbeError> {
+        let what = phrases::file(&pyrepr::str_literal(&self.registry.path(path)));
+        let found = match std::fs::symlink_metadata(path) {
+            Ok(meta) => Some(FileKind::of(meta.file_type())),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+            Err(err) => return Err(err.into()),
         };
-        self.record(what, result);
-        Ok(found)
+        let show = |kind: Option<FileKind>| {
+            let (en, zh) = kind.map_or(phrases::NO_SUCH_FILE, FileKind::phrase);
+            Text::new(en, zh)
+        };
+        self.record_expecting(what, show(found), (found, expected), show(expected))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_its_kernel_number_and_name() {
+        for number in 1..=12 {
+            let state = TcpState::from_kernel(number).unwrap();
+            let procfs_state = procfs::net::TcpState::from_u8(number).unwrap();
+            assert_eq!(format!("{procfs_state:?}"), format!("{state:?}"));
+        }
+        assert_eq!(TcpState::from_kernel(6), Some(TcpState::TimeWait));
+        assert_eq!(TcpState::TimeWait.name(), "TIME_WAIT");
+        assert_eq!(TcpState::CloseWait.name(), "CLOSE_WAIT");
+        assert_eq!(TcpState::from_kernel(0), None);
+        assert_eq!(TcpState::from_kernel(13), None);
+    }
+
+    #[test]
+    fn procfs_errors_reach_a_user_as_plain_sentences() {
+        use procfs::{InternalError, ProcError};
+        let internal = ProcError::InternalError(InternalError {
+            msg: "Failed to unwrap".into(),
+            file: "meminfo.rs",
+            line: 1,
+        });
+        assert!(internal.to_string().contains("please report"));
+        let errors = [
+            internal,
+            ProcError::Incomplete(None),
+            ProcError::Other("bad".into()),
+            ProcError::NotFound(None),
+            ProcError::PermissionDenied(None),
+            ProcError::Io(io::Error::other("eio"), None),
+        ];
+        for err in errors {
+            let plain = plain_proc_error(err, "/proc/meminfo").to_string();
+            assert!(plain.starts_with("cannot read /proc/meminfo: "), "{plain}");
+            assert!(!plain.contains("report"), "{plain}");
+            assert!(!plain.contains("bug"), "{plain}");
+        }
     }
 }

@@ -1,12 +1,16 @@
 //! What a lab is, how the engine finds one by id, number or name, and how it runs one.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
+use std::rc::Rc;
 
-use crate::event::{Lang, Text};
+use crate::event::{Event, Lang, Text};
 use crate::render::{JsonRenderer, Sink, TextRenderer};
-use crate::trace::{LabResult, Trace, TraceOptions};
+use crate::trace::{LabError, LabResult, Trace, TraceOptions};
 
-/// One lab: a folder under `labs/`, compiled in by the build script.
+/// One lab: a folder `labs/NN-name/` compiled in by the build script, which takes the id from
+/// the folder's name and the lesson from its lesson.en.md and lesson.zh.md. The folder's
+/// lab.rs gives the title (`pub const TITLE`) and the steps (`pub fn run`).
 pub struct Lab {
     /// `07-sticky-packet`: the folder name.
     pub id: &'static str,
@@ -39,7 +43,7 @@ impl Lab {
 
 /// All labs, in number order.
 pub fn all() -> &'static [&'static Lab] {
-    crate::labs::ALL
+    crate::catalog::ALL
 }
 
 /// Finds a lab by id (`07-sticky-packet`), number (`07`, `7`) or name (`sticky-packet`).
@@ -51,33 +55,45 @@ pub fn find(query: &str) -> Result<&'static Lab, LookupError> {
         .copied()
         .find(|lab| lab.id == query || lab.name() == query || Some(lab.number()) == by_number)
         .ok_or_else(|| LookupError {
-            query: query.to_string(),
+            query: shorten(query, SHOWN_QUERY),
             suggestions: closest(query),
         })
 }
 
+/// The most characters of a wrong LAB argument an error message repeats.
+const SHOWN_QUERY: usize = 40;
+
+/// `text`, cut to `max` characters with an ellipsis when longer.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 /// A LAB argument that names no lab, with the closest ids.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("no lab called '{query}'; {}", hint(suggestions))]
 pub struct LookupError {
+    /// The argument as the message shows it (cut when long).
     pub query: String,
     pub suggestions: Vec<&'static str>,
 }
 
-impl std::fmt::Display for LookupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no lab called '{}'", self.query)?;
-        match self.suggestions.as_slice() {
-            [] => write!(f, "; `netlab list` shows the labs"),
-            ids => write!(f, "; did you mean {}?", ids.join(" or ")),
-        }
+fn hint(suggestions: &[&str]) -> String {
+    match suggestions {
+        [] => "`netlab list` shows the labs".to_string(),
+        ids => format!("did you mean {}?", ids.join(" or ")),
     }
 }
 
-impl std::error::Error for LookupError {}
-
 /// Up to three ids whose id, name or a word of the name is closest to `query`, best first
-/// (`phone-cal` finds 01-phone-call, `stiky` finds 07-sticky-packet).
+/// (`phone-cal` finds 01-phone-call, `stiky` finds 07-sticky-packet). A query far longer than
+/// any id resembles none, and is not compared at all.
 fn closest(query: &str) -> Vec<&'static str> {
+    if query.len() > 2 * SHOWN_QUERY {
+        return Vec::new();
+    }
     let query = query.to_ascii_lowercase();
     let score = |lab: &Lab| {
         std::iter::once(lab.id)
@@ -104,11 +120,27 @@ pub enum Format {
 }
 
 /// The renderer for a format: plain or coloured text, or JSON lines.
-pub fn renderer(format: Format, lang: Lang, color: bool, out: Box<dyn Write>) -> Box<dyn Sink> {
+pub fn renderer<'a>(
+    format: Format,
+    lang: Lang,
+    color: bool,
+    out: Box<dyn Write + 'a>,
+) -> Box<dyn Sink + 'a> {
     match format {
         Format::Text => Box::new(TextRenderer::new(out, lang, color)),
         Format::Json => Box::new(JsonRenderer::new(out, lang)),
     }
+}
+
+/// Why a run did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The lab stopped: a call failed unexpectedly or the kernel behaved differently.
+    #[error("lab {0} stopped: {1}")]
+    Lab(&'static str, LabError),
+    /// Writing the trace failed (e.g. a closed pipe).
+    #[error("could not write the trace: {0}")]
+    Output(#[source] io::Error),
 }
 
 /// Runs one lab into any sink (the CLI adds pacing around the renderer).
@@ -121,28 +153,64 @@ pub fn run_with_sink(
     trace.start(&lab.title).map_err(RunError::Output)?;
     let outcome = (lab.run)(&trace);
     trace.finish().map_err(RunError::Output)?;
-    outcome.map_err(|e| RunError::Lab(lab.id, e.0))
+    outcome.map_err(|e| RunError::Lab(lab.id, e))
 }
 
-/// Why a run did not complete.
-#[derive(Debug)]
-pub enum RunError {
-    /// The lab stopped: a call failed unexpectedly or the kernel behaved differently.
-    Lab(&'static str, String),
-    /// Writing the trace failed (e.g. a closed pipe).
-    Output(io::Error),
+/// A finished run: its events carry both languages, so one run renders as English or Chinese
+/// text and as JSON.
+pub struct Recording {
+    pub id: &'static str,
+    pub title: Text,
+    pub events: Vec<Event>,
 }
 
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunError::Lab(id, why) => write!(f, "lab {id} stopped: {why}"),
-            RunError::Output(err) => write!(f, "could not write the trace: {err}"),
-        }
+impl Recording {
+    /// The run as a format would print it (plain text unless `color`).
+    pub fn render(&self, format: Format, lang: Lang, color: bool) -> String {
+        let mut bytes = Vec::new();
+        let mut sink = renderer(format, lang, color, Box::new(&mut bytes));
+        let mut replay = || -> io::Result<()> {
+            sink.lab_start(self.id, &self.title)?;
+            for event in &self.events {
+                sink.event(event)?;
+            }
+            sink.lab_end(self.id)
+        };
+        replay().expect("writing into memory cannot fail");
+        drop(sink);
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 
-impl std::error::Error for RunError {}
+/// Runs a lab and keeps its events.
+pub fn record(lab: &'static Lab, options: TraceOptions) -> Result<Recording, RunError> {
+    let events = Rc::new(RefCell::new(Vec::new()));
+    run_with_sink(lab, options, Box::new(Keep(events.clone())))?;
+    let events = events.take();
+    Ok(Recording {
+        id: lab.id,
+        title: lab.title.clone(),
+        events,
+    })
+}
+
+/// A sink that keeps every event.
+struct Keep(Rc<RefCell<Vec<Event>>>);
+
+impl Sink for Keep {
+    fn lab_start(&mut self, _id: &str, _title: &Text) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.0.borrow_mut().push(event.clone());
+        Ok(())
+    }
+
+    fn lab_end(&mut self, _id: &str) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 /// A lab's default output as a string: what snapshots hold and `verify` compares.
 pub fn render_to_string(lab: &'static Lab, lang: Lang, format: Format) -> Result<String, RunError> {
@@ -155,11 +223,7 @@ pub fn render(
     options: TraceOptions,
     format: Format,
 ) -> Result<String, RunError> {
-    let buffer = SharedBuffer::default();
-    let sink = renderer(format, options.lang, false, Box::new(buffer.clone()));
-    run_with_sink(lab, options, sink)?;
-    let bytes = buffer.0.borrow().clone();
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(record(lab, options)?.render(format, options.lang, false))
 }
 
 /// A lab's events as the JSON objects `--format json` prints: what tests assert on.
@@ -172,19 +236,4 @@ pub fn json_events(
         .lines()
         .map(|line| serde_json::from_str(line).expect("the JSON renderer writes valid JSON lines"))
         .collect())
-}
-
-/// A Vec<u8> writer that stays readable after being handed to a renderer.
-#[derive(Clone, Default)]
-pub struct SharedBuffer(pub std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-impl Write for SharedBuffer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::commands::{self, CommandError, CommandOutput};
 use crate::event::{Outcome, Text};
 use crate::framing::{self, JsonHeader};
+use crate::phrases;
 use crate::pyrepr;
 use crate::sock::{Side, PREVIEW_BYTES};
 
@@ -57,11 +58,7 @@ pub fn python_dict(header: &JsonHeader) -> String {
 
 fn bytes_result(data: &[u8]) -> Text {
     let shown = pyrepr::bytes_preview(data, PREVIEW_BYTES);
-    let n = data.len();
-    Text::new(
-        format!("{shown} ({n} bytes)"),
-        format!("{shown}（{n} 字节）"),
-    )
+    phrases::bytes_with_length(&shown, &data.len().to_string())
 }
 
 impl Side {
@@ -70,7 +67,7 @@ impl Side {
     }
 
     fn show_path(&self, path: &Path) -> String {
-        pyrepr::str_literal(&self.trace().state().names.path(path))
+        pyrepr::str_literal(&self.registry().path(path))
     }
 
     /// `res = subprocess.run(['seq', '1000', '1400'], capture_output=True)` for a command
@@ -83,10 +80,7 @@ impl Side {
                 let shown = refused.shown();
                 self.step(
                     format!("{} in ALLOWED_COMMANDS", pyrepr::bytes_literal(text)),
-                    Text::new(
-                        format!("False: netlab refuses {shown}, which is not on its command list; no process was started"),
-                        format!("False：{shown} 不在 netlab 的命令清单上，被拒绝；没有启动任何进程"),
-                    ),
+                    phrases::command_refused(&shown),
                 );
                 return Err(refused.into());
             }
@@ -101,13 +95,7 @@ impl Side {
                     .status
                     .map_or_else(|| "None".to_string(), |c| c.to_string());
                 let (o, e) = (out.stdout.len(), out.stderr.len());
-                self.step(
-                    call,
-                    Text::new(
-                        format!("returncode {code}, stdout {o} bytes, stderr {e} bytes"),
-                        format!("returncode {code}，stdout {o} 字节，stderr {e} 字节"),
-                    ),
-                );
+                self.step(call, phrases::command_finished(&code, o, e));
                 Ok(out)
             }
             Err(err) => {
@@ -177,12 +165,12 @@ impl Side {
         header
     }
 
-    /// `header_bytes = json.dumps(header_dic, separators=(',', ':')).encode('utf-8')`: the
-    /// compact JSON that [`framing::encode_json_frame`] sends.
+    /// `header_bytes = json.dumps(header_dic).encode('utf-8')`, as the course writes it: the
+    /// JSON with Python's default separators that [`framing::encode_json_frame`] sends.
     pub fn json_dumps(&self, var: &str, dict_var: &str, header: &JsonHeader) -> Vec<u8> {
         let bytes = header.to_json().into_bytes();
         self.step(
-            format!("{var} = json.dumps({dict_var}, separators=(',', ':')).encode('utf-8')"),
+            format!("{var} = json.dumps({dict_var}).encode('utf-8')"),
             bytes_result(&bytes),
         );
         bytes

@@ -30,6 +30,15 @@ use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, Stat
 use netlink_packet_sock_diag::SockDiagMessage;
 use socket2::{Domain, Protocol, Socket, Type};
 
+/// Where a look-up in the kernel's TCP table was answered from: this module, or the same
+/// table as text in /proc/net/tcp when netlink is refused. The trace line names it, so a
+/// student can check the answer by hand (`ss -tan` reads sock_diag too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableSource {
+    SockDiag,
+    ProcNetTcp,
+}
+
 /// One TCP socket of the kernel's table: its two ends and the kernel's state number
 /// (include/net/tcp_states.h: 1 = ESTABLISHED ... 6 = TIME_WAIT ... 10 = LISTEN), the same
 /// number /proc/net/tcp prints in its `st` column.

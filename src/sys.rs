@@ -1,20 +1,32 @@
-//! The only module with `unsafe`: the few kernel queries that neither std nor socket2 offer.
+//! The only module allowed `unsafe`: the few kernel queries that neither std, socket2 nor
+//! rustix offer as safe calls (SIOCOUTQ, SIOCOUTQNSD, TCP_INFO, strftime, a signal's current
+//! disposition). Where rustix has a
+//! safe call (poll, FIONREAD, recvfrom with MSG_TRUNC) this module uses it.
 //!
-//! Every function takes a raw fd that the caller keeps open for the duration of the call and
-//! returns the kernel's answer unchanged; interpretation lives in [`crate::kernel`].
+//! Every function takes a borrowed fd, so the fd is open for the whole call whatever the
+//! caller does, and returns the kernel's answer unchanged; interpretation lives in
+//! [`crate::kernel`].
+#![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::RawFd;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
-/// `SIOCOUTQNSD`: bytes in the send queue that were not sent yet (linux/sockios.h).
-const SIOCOUTQNSD: libc::Ioctl = 0x894B;
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::net::RecvFlags;
 
-fn ioctl_int(fd: RawFd, request: libc::Ioctl) -> io::Result<usize> {
+/// An int-valued socket ioctl that only reads the socket's state.
+///
+/// # Safety
+///
+/// `request` must be an ioctl that writes at most one `c_int` through its argument (SIOCOUTQ,
+/// SIOCOUTQNSD): the kernel writes whatever the request defines into the pointer passed.
+unsafe fn ioctl_int(fd: BorrowedFd<'_>, request: libc::Ioctl) -> io::Result<usize> {
     let mut value: libc::c_int = 0;
-    // SAFETY: `fd` is an open socket owned by the caller; these ioctls write exactly one int
-    // into the pointer we pass, which points at a live, properly aligned c_int.
-    let rc = unsafe { libc::ioctl(fd, request, &mut value as *mut libc::c_int) };
+    // SAFETY: `fd` is open for the whole call (a BorrowedFd); the pointer points at a live,
+    // properly aligned c_int, and the caller promises `request` writes no more than that.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request, &mut value as *mut libc::c_int) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -23,80 +35,22 @@ fn ioctl_int(fd: RawFd, request: libc::Ioctl) -> io::Result<usize> {
 
 /// Bytes waiting in the receive queue (`FIONREAD`, also called `SIOCINQ`). For a UDP socket
 /// this is the size of the first datagram waiting.
-pub fn recv_queue(fd: RawFd) -> io::Result<usize> {
-    ioctl_int(fd, libc::FIONREAD)
+pub fn recv_queue(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    let n = rustix::io::ioctl_fionread(fd)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// Bytes in the send queue not yet acknowledged by the peer (`SIOCOUTQ`, also `TIOCOUTQ`).
-pub fn send_queue(fd: RawFd) -> io::Result<usize> {
-    ioctl_int(fd, libc::TIOCOUTQ)
+pub fn send_queue(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int.
+    unsafe { ioctl_int(fd, libc::TIOCOUTQ) }
 }
 
 /// Bytes in the send queue not yet transmitted at all (`SIOCOUTQNSD`).
-pub fn unsent(fd: RawFd) -> io::Result<usize> {
-    ioctl_int(fd, SIOCOUTQNSD)
-}
-
-/// The leading, ABI-stable part of the kernel's `struct tcp_info` (linux/tcp.h), up to
-/// `tcpi_bytes_sent` (Linux 4.19). The kernel copies `min(len, sizeof)` bytes and reports how
-/// many, so a prefix is a valid request and an older kernel simply fills less of it.
-#[repr(C)]
-#[derive(Default)]
-#[allow(dead_code)] // most fields are only there to give the kernel's layout
-struct TcpInfoPrefix {
-    state: u8,
-    ca_state: u8,
-    retransmits: u8,
-    probes: u8,
-    backoff: u8,
-    options: u8,
-    wscale: u8,
-    app_limited: u8,
-    rto: u32,
-    ato: u32,
-    snd_mss: u32,
-    rcv_mss: u32,
-    /// For a listening socket: connections waiting in the accept queue.
-    unacked: u32,
-    /// For a listening socket: the accept queue's limit (the effective backlog).
-    sacked: u32,
-    lost: u32,
-    retrans: u32,
-    fackets: u32,
-    last_data_sent: u32,
-    last_ack_sent: u32,
-    last_data_recv: u32,
-    last_ack_recv: u32,
-    pmtu: u32,
-    rcv_ssthresh: u32,
-    rtt: u32,
-    rttvar: u32,
-    snd_ssthresh: u32,
-    snd_cwnd: u32,
-    advmss: u32,
-    reordering: u32,
-    rcv_rtt: u32,
-    rcv_space: u32,
-    total_retrans: u32,
-    pacing_rate: u64,
-    max_pacing_rate: u64,
-    bytes_acked: u64,
-    bytes_received: u64,
-    segs_out: u32,
-    segs_in: u32,
-    notsent_bytes: u32,
-    min_rtt: u32,
-    data_segs_in: u32,
-    data_segs_out: u32,
-    delivery_rate: u64,
-    busy_time: u64,
-    rwnd_limited: u64,
-    sndbuf_limited: u64,
-    delivered: u32,
-    delivered_ce: u32,
-    /// Data bytes this socket has put on the wire, retransmissions included
-    /// (RFC 4898 tcpEStatsPerfHCDataOctetsOut).
-    bytes_sent: u64,
+pub fn unsent(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    // The constant is a c_ulong in libc; the ioctl request type is c_int on musl.
+    // SAFETY: SIOCOUTQNSD writes one int.
+    unsafe { ioctl_int(fd, libc::SIOCOUTQNSD as libc::Ioctl) }
 }
 
 /// What `TCP_INFO` says about one socket.
@@ -104,25 +58,29 @@ struct TcpInfoPrefix {
 pub struct TcpInfo {
     /// Kernel TCP state number (1 = ESTABLISHED ... 10 = LISTEN), as in /proc/net/tcp.
     pub state: u8,
-    /// Listening socket: connections waiting in the accept queue.
+    /// Listening socket: connections waiting in the accept queue (`tcpi_unacked`).
     pub accept_queue: u32,
-    /// Listening socket: the accept queue's limit.
+    /// Listening socket: the accept queue's limit, the effective backlog (`tcpi_sacked`).
     pub accept_queue_max: u32,
-    /// Data bytes put on the wire so far (None on kernels older than 4.19).
+    /// Data bytes put on the wire so far, retransmissions included (`tcpi_bytes_sent`,
+    /// RFC 4898 tcpEStatsPerfHCDataOctetsOut); None on kernels older than 4.19.
     pub bytes_sent: Option<u64>,
 }
 
-pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
-    let mut info = TcpInfoPrefix::default();
-    let mut len = std::mem::size_of::<TcpInfoPrefix>() as libc::socklen_t;
-    // SAFETY: `info` is a live repr(C) struct of `len` bytes; the kernel writes at most `len`
-    // bytes into it and updates `len`. `fd` is an open socket owned by the caller.
+/// `getsockopt(IPPROTO_TCP, TCP_INFO)`. The kernel copies `min(len, its own size)` bytes and
+/// reports how many, so an older kernel simply fills less of libc's `tcp_info`.
+pub fn tcp_info(fd: BorrowedFd<'_>) -> io::Result<TcpInfo> {
+    // SAFETY: all-zero is a valid `tcp_info` (integers only).
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` is a live tcp_info of `len` bytes; the kernel writes at most `len` bytes
+    // into it and updates `len`. `fd` is open for the whole call (a BorrowedFd).
     let rc = unsafe {
         libc::getsockopt(
-            fd,
+            fd.as_raw_fd(),
             libc::IPPROTO_TCP,
             libc::TCP_INFO,
-            &mut info as *mut TcpInfoPrefix as *mut libc::c_void,
+            (&mut info as *mut libc::tcp_info).cast::<libc::c_void>(),
             &mut len,
         )
     };
@@ -131,46 +89,107 @@ pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
     }
     let filled = usize::try_from(len).unwrap_or(0);
     let bytes_sent_end =
-        std::mem::offset_of!(TcpInfoPrefix, bytes_sent) + std::mem::size_of::<u64>();
+        std::mem::offset_of!(libc::tcp_info, tcpi_bytes_sent) + std::mem::size_of::<u64>();
     Ok(TcpInfo {
-        state: info.state,
-        accept_queue: info.unacked,
-        accept_queue_max: info.sacked,
-        bytes_sent: (filled >= bytes_sent_end).then_some(info.bytes_sent),
+        state: info.tcpi_state,
+        accept_queue: info.tcpi_unacked,
+        accept_queue_max: info.tcpi_sacked,
+        bytes_sent: (filled >= bytes_sent_end).then_some(info.tcpi_bytes_sent),
     })
 }
 
-/// Readiness bits as `poll(2)` reports them.
-pub use libc::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP};
+/// Readiness as `poll(2)` reports it.
+pub use rustix::event::PollFlags as Ready;
 
-/// `poll(2)` on one fd: the returned events, or 0 when the timeout passed first.
-pub fn poll(fd: RawFd, events: libc::c_short, timeout: Duration) -> io::Result<libc::c_short> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
-    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+/// `poll(2)` on one fd: the returned events, or empty when the timeout passed first.
+pub fn poll(fd: BorrowedFd<'_>, events: Ready, timeout: Duration) -> io::Result<Ready> {
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    let mut fds = [PollFd::from_borrowed_fd(fd, events)];
     loop {
-        // SAFETY: one live pollfd, count 1.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if rc >= 0 {
-            return Ok(if rc == 0 { 0 } else { pfd.revents });
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(0) => return Ok(PollFlags::empty()),
+            Ok(_) => return Ok(fds[0].revents()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return Err(err.into()),
         }
     }
 }
 
-/// The prefix of a `recv_from` buffer that the kernel filled, as bytes.
-pub fn filled_prefix(filled: &[std::mem::MaybeUninit<u8>]) -> Vec<u8> {
-    // SAFETY: callers pass only the first n bytes, which the receive call reported as written.
-    filled
+/// `poll(2)` for input on up to two fds (None: skipped) until one is readable or at its end,
+/// or `timeout` passed: which of them are. A pipe at its end counts as readable (the read
+/// returns 0).
+pub fn poll_readable(
+    fds: &[Option<BorrowedFd<'_>>; 2],
+    timeout: Duration,
+) -> io::Result<[bool; 2]> {
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    let which: Vec<usize> = (0..fds.len()).filter(|&i| fds[i].is_some()).collect();
+    let mut set: Vec<PollFd<'_>> = fds
         .iter()
-        .map(|byte| unsafe { byte.assume_init() })
-        .collect()
+        .flatten()
+        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+        .collect();
+    loop {
+        match rustix::event::poll(&mut set, Some(&timeout)) {
+            Ok(_) => break,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let mut ready = [false; 2];
+    for (&i, fd) in which.iter().zip(&set) {
+        ready[i] = !fd.revents().is_empty();
+    }
+    Ok(ready)
+}
+
+/// `recv(2)` straight into the spare capacity of `buf` (all of it: reserve exactly what the
+/// call may take), appending what the kernel wrote; returns the kernel's count. The spare
+/// capacity is never filled in first, so a buffer reserved for a large size costs memory only
+/// where the kernel writes, as CPython's recv buffer does.
+pub fn recv_append(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, flags: RecvFlags) -> io::Result<usize> {
+    if buf.capacity() == buf.len() {
+        // recv(0): nothing to append, but the call still reports EOF, errors and EAGAIN.
+        return Ok(rustix::net::recv(fd, &mut [0u8; 0][..], flags)?.1);
+    }
+    let (_, n) = rustix::net::recv(fd, rustix::buffer::spare_capacity(buf), flags)?;
+    Ok(n)
+}
+
+/// `recvfrom(2)` like [`recv_append`]: appends what the kernel wrote and returns the
+/// kernel's count (with TRUNC, the datagram's full length) and the sender.
+pub fn recv_from_append(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    flags: RecvFlags,
+) -> io::Result<(usize, Option<SocketAddr>)> {
+    let (n, from) = if buf.capacity() == buf.len() {
+        let (_, n, from) = rustix::net::recvfrom(fd, &mut [0u8; 0][..], flags)?;
+        (n, from)
+    } else {
+        let (_, n, from) = rustix::net::recvfrom(fd, rustix::buffer::spare_capacity(buf), flags)?;
+        (n, from)
+    };
+    Ok((n, from.and_then(|addr| SocketAddr::try_from(addr).ok())))
+}
+
+/// Whether `signal` is ignored (SIG_IGN) in this process, as a non-interactive shell leaves
+/// SIGINT for a job it started in the background.
+pub fn signal_ignored(signal: libc::c_int) -> io::Result<bool> {
+    // SAFETY: all-zero is a valid `sigaction` (a null handler, an empty mask, no flags).
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into `current`, a live sigaction.
+    let rc = unsafe { libc::sigaction(signal, std::ptr::null(), &mut current) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(current.sa_sigaction == libc::SIG_IGN)
 }
 
 /// `strftime(3)` of `time` (seconds since the epoch), broken down in UTC (`gmtime_r`) or in
@@ -258,10 +277,14 @@ fn ifreq_named(name: &str) -> io::Result<libc::ifreq> {
     Ok(request)
 }
 
-fn ioctl_ifreq(fd: RawFd, request: libc::Ioctl, ifreq: &mut libc::ifreq) -> io::Result<()> {
+fn ioctl_ifreq(
+    fd: BorrowedFd<'_>,
+    request: libc::Ioctl,
+    ifreq: &mut libc::ifreq,
+) -> io::Result<()> {
     // SAFETY: `fd` is an open socket owned by the caller; the SIOC[GS]IF* requests used here
     // read and write only the `struct ifreq` we pass, which is live and properly aligned.
-    let rc = unsafe { libc::ioctl(fd, request, ifreq as *mut libc::ifreq) };
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request, ifreq as *mut libc::ifreq) };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -270,7 +293,7 @@ fn ioctl_ifreq(fd: RawFd, request: libc::Ioctl, ifreq: &mut libc::ifreq) -> io::
 
 /// Sets IFF_UP on interface `name` (`ip link set NAME up`), keeping its other flags, through
 /// any socket `fd` of the network namespace the interface lives in.
-pub fn set_interface_up(fd: RawFd, name: &str) -> io::Result<()> {
+pub fn set_interface_up(fd: BorrowedFd<'_>, name: &str) -> io::Result<()> {
     let mut request = ifreq_named(name)?;
     ioctl_ifreq(fd, libc::SIOCGIFFLAGS as libc::Ioctl, &mut request)?;
     // SAFETY: SIOCGIFFLAGS has just filled the union's `ifru_flags` member.
@@ -280,7 +303,7 @@ pub fn set_interface_up(fd: RawFd, name: &str) -> io::Result<()> {
 }
 
 /// The index of interface `name` in the network namespace of socket `fd` (SIOCGIFINDEX).
-pub fn interface_index(fd: RawFd, name: &str) -> io::Result<i32> {
+pub fn interface_index(fd: BorrowedFd<'_>, name: &str) -> io::Result<i32> {
     let mut request = ifreq_named(name)?;
     ioctl_ifreq(fd, libc::SIOCGIFINDEX as libc::Ioctl, &mut request)?;
     // SAFETY: SIOCGIFINDEX has just filled the union's `ifru_ifindex` member.
@@ -289,7 +312,7 @@ pub fn interface_index(fd: RawFd, name: &str) -> io::Result<i32> {
 
 /// Binds the AF_PACKET socket `fd` to interface `ifindex` and to link-layer protocol
 /// `protocol` (host order, e.g. ETH_P_ALL): from then on it receives that interface's frames.
-pub fn bind_packet_socket(fd: RawFd, ifindex: i32, protocol: u16) -> io::Result<()> {
+pub fn bind_packet_socket(fd: BorrowedFd<'_>, ifindex: i32, protocol: u16) -> io::Result<()> {
     // SAFETY: sockaddr_ll is plain integers and a byte array: all-zero is valid.
     let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     address.sll_family = libc::AF_PACKET as libc::c_ushort;
@@ -298,7 +321,7 @@ pub fn bind_packet_socket(fd: RawFd, ifindex: i32, protocol: u16) -> io::Result<
     // SAFETY: we pass a live sockaddr_ll and its exact size; bind only reads it.
     let rc = unsafe {
         libc::bind(
-            fd,
+            fd.as_raw_fd(),
             &address as *const libc::sockaddr_ll as *const libc::sockaddr,
             std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
         )
@@ -322,14 +345,14 @@ const PACKET_STATISTICS: libc::c_int = 6;
 
 /// Packets an AF_PACKET socket dropped (its receive buffer was full) since the previous call:
 /// the kernel resets its counters on every read.
-pub fn packet_drops(fd: RawFd) -> io::Result<u32> {
+pub fn packet_drops(fd: BorrowedFd<'_>) -> io::Result<u32> {
     let mut stats = TpacketStats::default();
     let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
     // SAFETY: `stats` is a live repr(C) tpacket_stats of `len` bytes; the kernel writes at
     // most `len` bytes into it. `fd` is an open AF_PACKET socket owned by the caller.
     let rc = unsafe {
         libc::getsockopt(
-            fd,
+            fd.as_raw_fd(),
             libc::SOL_PACKET,
             PACKET_STATISTICS,
             &mut stats as *mut TpacketStats as *mut libc::c_void,
@@ -340,4 +363,93 @@ pub fn packet_drops(fd: RawFd) -> io::Result<u32> {
         return Err(io::Error::last_os_error());
     }
     Ok(stats.drops)
+}
+
+/// netlab's allocator: the system's, except for what happens when it refuses.
+///
+/// Rust aborts the process (SIGABRT, "memory allocation of N bytes failed") when an ordinary
+/// allocation fails, and a tight `ulimit -v` can make any small one fail. netlab promises one
+/// clear line and exit 1 instead, so a refusal outside a [`fallible`] section writes that line
+/// with `write(2)` (no allocation) and ends the process at once. Inside a `fallible` section the
+/// null pointer goes back to the caller, whose `try_reserve` turns it into an error the trace
+/// can show (Python's MemoryError for a recv buffer it cannot have).
+pub struct Allocator;
+
+std::thread_local! {
+    static FALLIBLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with allocation failures returned to the caller (for `try_reserve`) instead of
+/// ending the process.
+pub fn fallible<T>(f: impl FnOnce() -> T) -> T {
+    let before = FALLIBLE.with(|flag| flag.replace(true));
+    let result = f();
+    FALLIBLE.with(|flag| flag.set(before));
+    result
+}
+
+/// Called with the size the system allocator refused: returns only inside [`fallible`].
+fn refused(size: usize) {
+    if FALLIBLE.try_with(std::cell::Cell::get).unwrap_or(false) {
+        return;
+    }
+    let mut line = [0u8; 160];
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        let n = bytes.len().min(line.len() - len);
+        line[len..len + n].copy_from_slice(&bytes[..n]);
+        len += n;
+    };
+    put(b"netlab: out of memory: could not get ");
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = size;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    put(&digits[at..]);
+    put(b" bytes of memory (is a memory limit such as `ulimit -v` in force?)\n");
+    // SAFETY: `line[..len]` is initialised memory we own; write(2) only reads it. _exit(2)
+    // ends the process without running anything that could allocate.
+    unsafe {
+        libc::write(libc::STDERR_FILENO, line.as_ptr().cast(), len);
+        libc::_exit(1);
+    }
+}
+
+// SAFETY: every method forwards to the system allocator with the caller's layout and returns
+// its answer unchanged; `refused` either returns (the null pointer goes back) or never returns.
+unsafe impl std::alloc::GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let ptr = std::alloc::System.alloc(layout);
+        if ptr.is_null() {
+            refused(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let ptr = std::alloc::System.alloc_zeroed(layout);
+        if ptr.is_null() {
+            refused(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let new = std::alloc::System.realloc(ptr, layout, new_size);
+        if new.is_null() {
+            refused(new_size);
+        }
+        new
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
+    }
 }

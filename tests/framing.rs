@@ -160,17 +160,79 @@ fn md5_hex_matches_known_digests() {
 }
 
 #[test]
-fn json_header_is_compact_in_course_key_order() {
+fn json_header_is_python_json_dumps_in_course_key_order() {
     let header = JsonHeader::for_payload("a.txt", b"abc");
     assert_eq!(header.total_size, 3);
     assert_eq!(
         header.to_json(),
-        r#"{"filename":"a.txt","total_size":3,"md5":"900150983cd24fb0d6963f7d28e17f72"}"#
+        r#"{"filename": "a.txt", "total_size": 3, "md5": "900150983cd24fb0d6963f7d28e17f72"}"#
     );
     let quoted = JsonHeader::for_payload("say \"hi\".txt", b"");
     assert!(quoted
         .to_json()
-        .starts_with(r#"{"filename":"say \"hi\".txt","#));
+        .starts_with(r#"{"filename": "say \"hi\".txt", "#));
+    // ensure_ascii: what is not printable ASCII becomes \uXXXX (a surrogate pair above U+FFFF).
+    assert_eq!(
+        python_json_string("报告\t\u{1}\u{7f}😀\\"),
+        r#""\u62a5\u544a\t\u0001\u007f\ud83d\ude00\\""#
+    );
+}
+
+/// The encoder against python3's own `json.dumps(header_dic)` for the same dicts, when
+/// python3 is present: the bytes a trace shows are the bytes the course's server would send.
+#[test]
+fn json_header_bytes_equal_python3_json_dumps() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let names = [
+        "output.txt",
+        "report.txt",
+        "say \"hi\".txt",
+        "back\\slash",
+        "tab\there\nnewline\r\u{8}\u{c}",
+        "ctrl\u{1}\u{1f}\u{7f}",
+        "报告.txt",
+        "emoji 😀.png",
+        "",
+    ];
+    let headers: Vec<JsonHeader> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| JsonHeader::for_payload(name, &payload_of(i * 1000)))
+        .collect();
+    let input: Vec<serde_json::Value> = headers
+        .iter()
+        .map(|h| serde_json::json!([h.filename, h.total_size, h.md5]))
+        .collect();
+    let script = "import json, sys\n\
+        for name, size, md5 in json.load(sys.stdin):\n\
+        \x20   header_dic = {'filename': name, 'total_size': size, 'md5': md5}\n\
+        \x20   print(json.dumps(header_dic))\n";
+    let Ok(mut child) = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+    else {
+        println!("python3 not found: JSON header not compared with json.dumps");
+        return;
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(serde_json::Value::from(input).to_string().as_bytes())
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let python = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = python.lines().collect();
+    assert_eq!(lines.len(), headers.len());
+    for (i, (header, line)) in headers.iter().zip(lines).enumerate() {
+        assert_eq!(header.to_json(), line, "{:?}", header.filename);
+        let frame = raw_json_frame(line.as_bytes(), &payload_of(i * 1000));
+        let decoded = decode_one(Format::JsonHeader, &frame).unwrap().unwrap();
+        assert_eq!(decoded.header.as_ref(), Some(header));
+    }
 }
 
 #[test]
@@ -273,7 +335,7 @@ fn too_large_json_header_length_and_total_size() {
     decoder.feed(&length_header(101).unwrap());
     assert_eq!(
         decoder.next_frame(),
-        Err(FrameError::TooLarge {
+        Err(FrameError::HeaderTooLarge {
             announced: 101,
             limit: 100
         })
@@ -296,6 +358,51 @@ fn too_large_json_header_length_and_total_size() {
     );
 }
 
+/// A peer announces a 64 MiB JSON header (within the payload limit) and really sends it: the
+/// decoder refuses it from the 4-byte length alone, reads nothing more, and never allocates
+/// anything near that size.
+#[test]
+fn a_64_mib_json_header_is_refused_before_a_byte_of_it_is_buffered() {
+    const ANNOUNCED: usize = 64 * 1024 * 1024;
+    let mut json = br#"{"filename": ""#.to_vec();
+    json.resize(ANNOUNCED - 3, b'x');
+    json.extend_from_slice(b"\"}\n");
+    assert_eq!(json.len(), ANNOUNCED);
+    let mut socket = FakeSocket::new(raw_json_frame(&json, b""));
+    drop(json);
+    let mut decoder = FrameDecoder::new(Format::JsonHeader);
+    let (result, largest) = largest_allocation(|| read_frame(&mut socket, &mut decoder, 1024));
+    let Err(ReadError::Frame(err)) = result else {
+        panic!("expected a frame error, got {result:?}");
+    };
+    assert_eq!(
+        err,
+        FrameError::HeaderTooLarge {
+            announced: ANNOUNCED as u64,
+            limit: HEADER_LIMIT
+        }
+    );
+    assert_eq!(socket.pos, 4, "only the length header was read");
+    assert!(largest < 4096, "largest allocation was {largest} bytes");
+}
+
+/// A JSON header just under the limit is read and parsed, into the typed header, with memory
+/// of the order of its own size.
+#[test]
+fn a_json_header_just_under_the_limit_parses_in_little_memory() {
+    let name = "n".repeat(HEADER_LIMIT - 100);
+    let header = JsonHeader::for_payload(&name, b"abc");
+    let json = header.to_json();
+    assert!(json.len() <= HEADER_LIMIT && json.len() > HEADER_LIMIT - 100);
+    let frame = raw_json_frame(json.as_bytes(), b"abc");
+    let (result, largest) = largest_allocation(|| decode_one(Format::JsonHeader, &frame));
+    assert_eq!(result.unwrap().unwrap().header, Some(header));
+    assert!(
+        largest <= 4 * HEADER_LIMIT,
+        "largest allocation was {largest} bytes"
+    );
+}
+
 #[test]
 fn three_gigabytes_as_unsigned_is_negative_as_signed() {
     // 0xC000_0000 = 3 GiB read as an unsigned u32, but Python's 'i' is signed.
@@ -313,6 +420,9 @@ fn three_gigabytes_as_unsigned_is_negative_as_signed() {
         assert!(matches!(
             decode_one(format, &[0xff, 0xff, 0xff, 0x7f]),
             Err(FrameError::TooLarge {
+                announced: 0x7fff_ffff,
+                ..
+            } | FrameError::HeaderTooLarge {
                 announced: 0x7fff_ffff,
                 ..
             })
@@ -379,6 +489,18 @@ fn invalid_json() {
             "{json:?} gave {result:?}"
         );
     }
+}
+
+#[test]
+fn json_header_with_a_repeated_key_is_refused_by_name() {
+    let md5 = md5_hex(b"abc");
+    let json =
+        format!(r#"{{"filename": "a", "filename": "../b", "total_size": 3, "md5": "{md5}"}}"#);
+    let result = decode_one(Format::JsonHeader, &raw_json_frame(json.as_bytes(), b"abc"));
+    let Err(FrameError::InvalidJson(why)) = result else {
+        panic!("expected InvalidJson, got {result:?}");
+    };
+    assert!(why.contains("duplicate field `filename`"), "{why}");
 }
 
 #[test]

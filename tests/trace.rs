@@ -1,66 +1,15 @@
-//! Properties every lab's trace must have: the same bytes on every run, valid JSON events with
-//! the contract's fields, and a published snapshot that equals what `netlab run` prints.
+//! The engine's trace mechanisms as labs meet them: what lab 01 and 02 show of the kernel,
+//! and that a probe carrying the lab's expectation stops the lab, after its line, when the
+//! kernel shows something else.
 
-use netlab::event::Lang;
-use netlab::lab::{self, Format};
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
 
-#[test]
-fn every_lab_prints_the_same_bytes_twice() {
-    for lab in lab::all() {
-        for lang in [Lang::En, Lang::Zh] {
-            let first = lab::render_to_string(lab, lang, Format::Text).unwrap();
-            let second = lab::render_to_string(lab, lang, Format::Text).unwrap();
-            assert_eq!(
-                first,
-                second,
-                "{} ({}) differs between runs",
-                lab.id,
-                lang.code()
-            );
-        }
-    }
-}
-
-#[test]
-fn json_events_carry_the_contract_fields() {
-    for lab in lab::all() {
-        let json = lab::render_to_string(lab, Lang::En, Format::Json).unwrap();
-        let mut expected_seq = 1;
-        for line in json.lines() {
-            let event: serde_json::Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {line}", lab.id));
-            for field in ["lab", "seq", "side", "call", "result", "error", "note"] {
-                assert!(
-                    event.get(field).is_some(),
-                    "{}: no {field} in {line}",
-                    lab.id
-                );
-            }
-            assert_eq!(event["lab"], lab.id);
-            assert_eq!(event["seq"], expected_seq, "{}: seq out of order", lab.id);
-            expected_seq += 1;
-        }
-        assert!(expected_seq > 5, "{}: too few events", lab.id);
-    }
-}
-
-#[test]
-fn text_output_has_no_colour_codes() {
-    for lab in lab::all() {
-        let text = lab::render_to_string(lab, Lang::En, Format::Text).unwrap();
-        assert!(!text.contains('\u{1b}'), "{} has escape codes", lab.id);
-    }
-}
-
-#[test]
-fn labs_are_numbered_in_order() {
-    let numbers: Vec<u32> = lab::all().iter().map(|l| l.number()).collect();
-    let mut sorted = numbers.clone();
-    sorted.sort();
-    sorted.dedup();
-    assert_eq!(numbers, sorted);
-    assert_eq!(numbers[..2], [1, 2]);
-}
+use netlab::event::{Lang, Text};
+use netlab::lab::{self, Format, Lab, RunError};
+use netlab::prelude::*;
+use netlab::trace::TraceOptions;
 
 #[test]
 fn lab_01_shows_the_kernel_states_it_teaches() {
@@ -117,4 +66,67 @@ fn lab_02_second_caller_waits_in_the_accept_queue() {
         second_connected < queued && queued < first_hangs_up && first_hangs_up < accepted_second
     );
     assert_eq!(events[second_connected + 1]["result"], "ESTABLISHED");
+}
+
+/// A lab whose notes describe a TCP state the kernel will not show: the server's end of a
+/// connection is ESTABLISHED, the lab claims CLOSE_WAIT.
+fn claims_a_state_it_does_not_see(t: &Trace) -> LabResult {
+    let server = t.side("server");
+    let phone = server.tcp("phone")?;
+    phone.bind(&Addr::loopback(0))?;
+    phone.listen(1)?;
+    let dialer = t.side("client").tcp("phone")?;
+    dialer.connect(&phone.local_addr()?)?;
+    let (conn, _) = phone.accept("conn")?;
+    t.kernel().tcp_state(&conn, TcpState::CloseWait)?;
+    t.note(
+        "NOT OBSERVED: the server's end is in CLOSE_WAIT.",
+        "未观察到：服务端这一头处于 CLOSE_WAIT。",
+    );
+    Ok(())
+}
+
+static CLAIMS: Lab = Lab {
+    id: "98-claims",
+    title: Text::fixed("claims", "claims"),
+    lesson: Text::fixed("", ""),
+    run: claims_a_state_it_does_not_see,
+};
+
+/// A writer whose bytes stay readable after the renderer took it.
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_probe_that_shows_another_state_stops_the_lab_after_its_line() {
+    let out = Shared::default();
+    let sink = lab::renderer(Format::Text, Lang::En, false, Box::new(out.clone()));
+    let err = match lab::run_with_sink(&CLAIMS, TraceOptions::default(), sink) {
+        Err(err @ RunError::Lab(..)) => err.to_string(),
+        Err(other) => panic!("the run failed for another reason: {other}"),
+        Ok(()) => panic!("a lab whose probe shows another state ran to the end"),
+    };
+    assert_eq!(
+        err,
+        "lab 98-claims stopped: the kernel did not show what this lab describes: \
+         server conn: TCP state: the lab expects CLOSE_WAIT, the kernel shows ESTABLISHED"
+    );
+    let text = String::from_utf8(out.0.borrow().clone()).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.ends_with("kernel    server conn: TCP state  -> ESTABLISHED"),
+        "the probe's line, with what the kernel showed, ends the trace: {text}"
+    );
+    assert!(!text.contains("NOT OBSERVED"), "{text}");
 }

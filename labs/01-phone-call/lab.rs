@@ -5,17 +5,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "01-phone-call",
-    title: Text::fixed(
-        "one phone call over TCP: dial, say one thing, hear the answer, hang up",
-        "一次 TCP 通话：拨号、说一句、听回答、挂断",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "one phone call over TCP: dial, say one thing, hear the answer, hang up",
+    "一次 TCP 通话：拨号、说一句、听回答、挂断",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
     let kernel = t.kernel();
@@ -42,7 +37,7 @@ fn run(t: &Trace) -> LabResult {
         "Switch it on: from now on the kernel itself answers handshakes on PORT, even before accept().",
         "开机：从现在起，即使程序还没调用 accept()，内核也会替它在 PORT 上完成握手。",
     );
-    kernel.tcp_state(&phone)?;
+    kernel.tcp_state(&phone, TcpState::Listen)?;
 
     t.section("The client dials", "客户端拨号");
     let dialer = client.tcp("phone")?;
@@ -54,8 +49,9 @@ fn run(t: &Trace) -> LabResult {
         "拨号：connect() 与服务端的内核完成三次握手（SYN、SYN-ACK、ACK）。\n\
          客户端没有自己选端口：内核从临时端口范围（net.ipv4.ip_local_port_range）里分了一个，记作 CLIENT_PORT_1。",
     );
-    kernel.tcp_state(&dialer)?;
-    kernel.accept_queue(&phone)?;
+    kernel.tcp_state(&dialer, TcpState::Established)?;
+    let (waiting, _) = kernel.accept_queue(&phone)?;
+    t.expect(waiting == 1, "the connection waits in the accept queue")?;
     t.note(
         "The call is already connected, yet the server program has not answered: the finished\n\
          connection waits in the listening socket's accept queue.",
@@ -71,21 +67,26 @@ fn run(t: &Trace) -> LabResult {
         "接电话：accept() 从队列里取出这条连接，返回一个新的套接字 conn，专门负责这通电话；\n\
          phone 继续等下一个来电。addr 是来电号码：客户端的 IP 和内核分配给它的端口。",
     );
-    kernel.tcp_state(&conn)?;
+    kernel.tcp_state(&conn, TcpState::Established)?;
     t.note(
         "A connection has two ends, each an ESTABLISHED socket: the client's phone and the server's conn.",
         "一条连接有两端，各是一个 ESTABLISHED 的套接字：客户端的 phone 和服务端的 conn。",
     );
 
     t.section("They talk", "通话");
-    dialer.send(b"hello netlab")?;
+    let message = b"hello netlab";
+    dialer.send(message)?;
     t.note(
         "Speak: send() copies the bytes into the client's kernel and returns at once; it does not\n\
          wait for the server to read them. Only bytes can be sent: Python code writes msg.encode('utf-8').",
         "说话：send() 把字节交给客户端的内核就立即返回，并不等服务端读取。\n\
          只能发送字节：Python 里要写 msg.encode('utf-8')。",
     );
-    kernel.recv_queue(&conn)?;
+    let waiting = kernel.recv_queue(&conn)?;
+    t.expect(
+        waiting == message.len(),
+        "the bytes wait in the server's receive queue",
+    )?;
     t.note(
         "The bytes already wait in the server's receive queue, before the server program asks for them.",
         "服务端程序还没来取，这些字节已经在服务端的接收队列里等着了。",
@@ -110,7 +111,7 @@ fn run(t: &Trace) -> LabResult {
         "Hang up: close() sends FIN, \"I have nothing more to say\".",
         "挂断：close() 发出 FIN，意思是“我没有话要说了”。",
     );
-    kernel.tcp_state(&conn)?;
+    kernel.tcp_state(&conn, TcpState::CloseWait)?;
     t.note(
         "The server's end saw the FIN and waits for its own program to close: CLOSE_WAIT.",
         "服务端这一头收到了 FIN，正等自己的程序关闭：CLOSE_WAIT。",

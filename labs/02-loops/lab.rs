@@ -6,17 +6,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "02-loops",
-    title: Text::fixed(
-        "the communication loop and the link loop: many messages, then the next caller",
-        "通信循环与链接循环：一条连接收发多次，再接下一个来电",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "the communication loop and the link loop: many messages, then the next caller",
+    "通信循环与链接循环：一条连接收发多次，再接下一个来电",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let kernel = t.kernel();
 
@@ -60,8 +55,9 @@ fn run(t: &Trace) -> LabResult {
          its communication loop with the first caller and has not called accept().",
         "connect() 已经返回：握手完成了，尽管服务端程序还在和第一个客户端通信循环，并没有调用 accept()。",
     );
-    kernel.tcp_state(&second)?;
-    kernel.accept_queue(&phone)?;
+    kernel.tcp_state(&second, TcpState::Established)?;
+    let (waiting, _) = kernel.accept_queue(&phone)?;
+    t.expect(waiting == 1, "the second caller waits in the accept queue")?;
     t.note(
         "The kernel finished the handshake by itself and parked the connection in the accept queue.",
         "内核自己完成了握手，并把连接放进 accept 队列里排队。",
@@ -90,7 +86,8 @@ fn run(t: &Trace) -> LabResult {
         "Link loop, second turn: accept() returns the waiting caller at once",
         "链接循环第二轮：accept() 立即拿到排队的来电",
     );
-    kernel.accept_queue(&phone)?;
+    let (waiting, _) = kernel.accept_queue(&phone)?;
+    t.expect(waiting == 1, "the second caller still waits in the accept queue")?;
     let (conn2, _) = phone.accept("conn")?;
     t.note(
         "No waiting: the connection was already in the accept queue, so accept() returned it at once.",

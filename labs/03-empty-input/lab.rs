@@ -6,17 +6,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "03-empty-input",
-    title: Text::fixed(
-        "empty input: send(b'') sends nothing, and both sides wait for each other",
-        "空输入：send(b'') 什么也没发，两边互相干等",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "empty input: send(b'') sends nothing, and both sides wait for each other",
+    "空输入：send(b'') 什么也没发，两边互相干等",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
     let kernel = t.kernel();
@@ -48,6 +43,7 @@ fn run(t: &Trace) -> LabResult {
         "两边的循环各转了一圈：发过去 5 个字节，回来 5 个字节。",
     );
     let before = kernel.bytes_sent(&dialer)?;
+    t.expect(before == 5, "only the five bytes of hello went on the wire")?;
     t.note(
         "The kernel counts every data byte this socket has put on the wire: so far only hello.",
         "内核记着这个套接字实际发到线路上的每个数据字节：到目前为止只有 hello。",
@@ -107,8 +103,8 @@ fn run(t: &Trace) -> LabResult {
          课程里的客户端也卡在这里，>>: 提示符再也不会出现。",
     );
 
-    kernel.tcp_state(&conn)?;
-    kernel.tcp_state(&dialer)?;
+    kernel.tcp_state(&conn, TcpState::Established)?;
+    kernel.tcp_state(&dialer, TcpState::Established)?;
     t.note(
         "Nothing is broken: both ends are still ESTABLISHED. The programs are simply both waiting.",
         "连接没有任何问题：两端都还是 ESTABLISHED。只是两个程序都在等。",

@@ -9,15 +9,10 @@ use std::io::ErrorKind;
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "04-client-disconnect",
-    title: Text::fixed(
-        "the client goes away: b'' forever on Linux, ConnectionResetError on Windows, and the fix",
-        "客户端断开：Linux 上无限收到 b''，Windows 上 ConnectionResetError，以及修正",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "the client goes away: b'' forever on Linux, ConnectionResetError on Windows, and the fix",
+    "客户端断开：Linux 上无限收到 b''，Windows 上 ConnectionResetError，以及修正",
+);
 
 /// One turn of both communication loops: the client says `message`, the server answers it.
 fn exchange(client: &Sock, conn: &Sock, message: &[u8]) -> LabResult {
@@ -28,7 +23,7 @@ fn exchange(client: &Sock, conn: &Sock, message: &[u8]) -> LabResult {
     Ok(())
 }
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let kernel = t.kernel();
 
@@ -62,7 +57,7 @@ fn run(t: &Trace) -> LabResult {
         "无论客户端是调用 close()、正常退出，还是被 Ctrl-C 杀掉，Linux 内核都会用 FIN 礼貌地关闭连接\n\
          （只有当接收队列里还有没读的数据时才会改发 RST）。",
     );
-    kernel.tcp_state(&conn)?;
+    kernel.tcp_state(&conn, TcpState::CloseWait)?;
     t.note(
         "The server's end got the FIN: CLOSE_WAIT, the kernel waits for the server program to close.",
         "服务端这一头收到了 FIN：CLOSE_WAIT，内核在等服务端程序自己关闭。",
@@ -138,7 +133,7 @@ fn run(t: &Trace) -> LabResult {
         "RST: \"this connection is gone\", with no goodbye.",
         "RST 的意思是“这条连接没了”，连声再见都没有。",
     );
-    kernel.tcp_state(&conn)?;
+    kernel.tcp_state(&conn, TcpState::Close)?;
     t.note(
         "The reset removed the server's end at once: no CLOSE_WAIT this time, the socket is CLOSE.",
         "重置让服务端这一头立刻被拆掉：这次没有 CLOSE_WAIT，套接字直接是 CLOSE。",

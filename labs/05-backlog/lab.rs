@@ -5,21 +5,24 @@
 //! the SYNs, and those clients stay in SYN_SENT. Then the server accepts and the queue drains.
 
 use netlab::prelude::*;
+use netlab::syn_retries::{self, SynSettings};
 
-pub static LAB: Lab = Lab {
-    id: "05-backlog",
-    title: Text::fixed(
-        "listen(5) and no accept(): eight clients dial, the accept queue fills, the rest wait in SYN_SENT",
-        "listen(5) 却不 accept()：八个客户端拨号，accept 队列满了，其余的停在 SYN_SENT",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "listen(5) and no accept(): eight clients dial, the accept queue fills, the rest wait in SYN_SENT",
+    "listen(5) 却不 accept()：八个客户端拨号，accept 队列满了，其余的停在 SYN_SENT",
+);
 
 const BACKLOG: i32 = 5;
 const CLIENTS: usize = 8;
+/// net.core.somaxconn differs between machines.
+const SOMAXCONN: Figure = Figure::new("SOMAXCONN");
+/// The SYN retry settings and the schedule they give differ between kernels.
+const SYN_RETRIES: Figure = Figure::new("SYN_RETRIES");
+const SYN_LINEAR_TIMEOUTS: Figure = Figure::new("SYN_LINEAR_TIMEOUTS");
+const RTO_MAX_MS: Figure = Figure::new("RTO_MAX_MS");
+const SYN_SCHEDULE: Figure = Figure::new("SYN_SCHEDULE");
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let kernel = t.kernel();
 
@@ -35,7 +38,7 @@ fn run(t: &Trace) -> LabResult {
         "在所有客户端都拨过号之前，这个服务端一次也不调用 accept()。",
     );
     let (_, limit) = kernel.accept_queue(&phone)?;
-    let somaxconn = kernel.sysctl("net.core.somaxconn", "SOMAXCONN")?;
+    let somaxconn = kernel.sysctl("net.core.somaxconn", SOMAXCONN)?;
     t.expect(
         u64::from(limit) == (BACKLOG as u64).min(somaxconn),
         "the accept queue's limit is min(backlog, net.core.somaxconn)",
@@ -98,16 +101,17 @@ fn run(t: &Trace) -> LabResult {
         "Which clients are connected? The kernel's answer",
         "哪些客户端连上了？看内核怎么说",
     );
-    let mut states = Vec::new();
-    for (client, _) in &clients {
-        states.push(kernel.tcp_state(client)?);
+    for (client, connected) in &clients {
+        // connect() returned for a client whose handshake finished; the others still wait.
+        let expected = if *connected {
+            TcpState::Established
+        } else {
+            TcpState::SynSent
+        };
+        kernel.tcp_state(client, expected)?;
     }
-    let established: Vec<usize> = (1..=CLIENTS)
-        .filter(|i| states[i - 1] == TcpState::Established)
-        .collect();
-    let syn_sent: Vec<usize> = (1..=CLIENTS)
-        .filter(|i| states[i - 1] == TcpState::SynSent)
-        .collect();
+    let established: Vec<usize> = (1..=CLIENTS).filter(|i| clients[i - 1].1).collect();
+    let syn_sent: Vec<usize> = (1..=CLIENTS).filter(|i| !clients[i - 1].1).collect();
     let (waiting, _) = kernel.accept_queue(&phone)?;
     t.expect(
         established.len() == limit as usize + 1 && waiting as usize == established.len(),
@@ -123,7 +127,7 @@ fn run(t: &Trace) -> LabResult {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    kernel.fact(
+    t.summary(
         Text::new(
             "clients in ESTABLISHED (counted from the TCP states above)",
             "处于 ESTABLISHED 的客户端（按上面的 TCP 状态统计）",
@@ -133,7 +137,7 @@ fn run(t: &Trace) -> LabResult {
             format!("{} 个：{}", established.len(), names(&established)),
         ),
     );
-    kernel.fact(
+    t.summary(
         Text::new(
             "clients in SYN_SENT (counted from the TCP states above)",
             "处于 SYN_SENT 的客户端（按上面的 TCP 状态统计）",
@@ -174,15 +178,50 @@ fn run(t: &Trace) -> LabResult {
     t.note(
         "The course says the 7th caller gets an error. That is Windows: when the queue is full it\n\
          refuses the connection at once (ConnectionRefusedError, [WinError 10061]). Linux says\n\
-         nothing and lets the client retry: the kernel resends the SYN after about 1 s, then\n\
-         after longer and longer pauses (net.ipv4.tcp_syn_retries times, 6 by default); if the\n\
-         queue never frees up, connect() fails after about two minutes with\n\
-         TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT).",
+         nothing; the client's kernel resends the SYN on its own schedule, which depends on\n\
+         settings that differ between kernels. netlab reads them from this kernel:",
         "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了就立刻拒绝连接\n\
-         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声，让客户端重试：内核大约 1 秒后\n\
-         重发 SYN，之后间隔越来越长（共重发 net.ipv4.tcp_syn_retries 次，默认 6 次）；\n\
-         如果队列一直腾不出位置，connect() 大约两分钟后失败，\n\
-         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。",
+         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声；客户端的内核按自己的时间表\n\
+         重发 SYN，而时间表取决于几项因内核而异的设置。netlab 从这个内核里读出它们：",
+    );
+    let settings = SynSettings {
+        syn_retries: kernel.sysctl("net.ipv4.tcp_syn_retries", SYN_RETRIES)?,
+        linear_timeouts: kernel.sysctl_or(
+            "net.ipv4.tcp_syn_linear_timeouts",
+            SYN_LINEAR_TIMEOUTS,
+            0,
+        )?,
+        rto_max_ms: kernel.sysctl_or(
+            "net.ipv4.tcp_rto_max_ms",
+            RTO_MAX_MS,
+            syn_retries::DEFAULT_RTO_MAX_MS,
+        )?,
+    };
+    let plan = syn_retries::schedule(settings);
+    t.summary(
+        Text::new(
+            "SYN resends while nobody answers (Linux's rule, from the three settings above)",
+            "没有应答时的 SYN 重发（按 Linux 的规则，由上面三项设置算出）",
+        ),
+        Text::new(
+            t.named_value(SYN_SCHEDULE, plan.describe_en()),
+            t.named_value(SYN_SCHEDULE, plan.describe_zh()),
+        ),
+    );
+    t.note(
+        "The rule (net/ipv4/tcp_timer.c): the first wait is 1 s, the initial retransmission timeout,\n\
+         and so is the wait after each of the first tcp_syn_linear_timeouts resends; after that each\n\
+         wait doubles, up to tcp_rto_max_ms. The kernel gives up after tcp_syn_retries +\n\
+         tcp_syn_linear_timeouts resends, or sooner once as much time has passed as tcp_syn_retries\n\
+         doubling waits would take. connect() then fails with\n\
+         TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT).\n\
+         The figures depend on the machine, so they show as names; --raw prints this kernel's.",
+        "规则（net/ipv4/tcp_timer.c）：第一次等 1 秒，也就是初始的重传超时；前 tcp_syn_linear_timeouts 次\n\
+         重发之后，每次也只等 1 秒；再往后每次等待都翻倍，最多到 tcp_rto_max_ms。重发了\n\
+         tcp_syn_retries + tcp_syn_linear_timeouts 次之后内核就放弃；如果经过的时间已经达到\n\
+         tcp_syn_retries 次翻倍等待所需的时间，也会提前放弃。这时 connect() 失败，\n\
+         抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。\n\
+         这些数字因机器而异，所以显示为名字；加 --raw 可看到这个内核的实际数字。",
     );
 
     t.section(
@@ -213,11 +252,7 @@ fn run(t: &Trace) -> LabResult {
         "SYN 被丢掉的客户端还在拨号",
     );
     for &i in &syn_sent {
-        let state = kernel.tcp_state(&clients[i - 1].0)?;
-        t.expect(
-            state == TcpState::SynSent,
-            "the dropped clients are still in SYN_SENT",
-        )?;
+        kernel.tcp_state(&clients[i - 1].0, TcpState::SynSent)?;
     }
     t.note(
         "Still SYN_SENT: accept() does not call anyone back. The queue has room now, but these\n\

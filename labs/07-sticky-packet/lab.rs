@@ -4,23 +4,20 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "07-sticky-packet",
-    title: Text::fixed(
-        "sticky packets: TCP is a byte stream and keeps no message boundaries",
-        "粘包：TCP 是字节流，不保留消息边界",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "sticky packets: TCP is a byte stream and keeps no message boundaries",
+    "粘包：TCP 是字节流，不保留消息边界",
+);
 
 /// The two commands the client types: one long reply, then a short one.
 const LONG: &[u8] = b"seq 1000 1400";
 const SHORT: &[u8] = b"echo hello";
-/// What CPython would allocate for the course's "just ask for more" attempt.
-const HUGE_RECV: u64 = 1_024_000_000_000;
+/// The course's "just ask for more": the number in its code ...
+const COURSE_CODE_RECV: i128 = 1_024_000_000_000_000_000_000_000;
+/// ... and the number in the traceback it prints (a different one).
+const COURSE_TRACEBACK_RECV: i128 = 1_024_000_000_000_000;
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let kernel = t.kernel();
 
@@ -140,24 +137,67 @@ fn run(t: &Trace) -> LabResult {
     );
 
     t.section(
-        "Why recv(1024000000000) is no fix",
-        "为什么 recv(1024000000000) 解决不了问题",
+        "The course's bigger recv(): OverflowError, then MemoryError",
+        "课程里把 recv 的数字改大：先是 OverflowError，再是 MemoryError",
+    );
+    caller.send(LONG)?;
+    let cmd = conn.recv_into_var("cmd", 1024)?;
+    let out3 = server.run_command("res", &cmd)?.combined();
+    conn.send(&out3)?;
+    let waiting = kernel.recv_queue(&caller)?;
+    t.expect(waiting == out3.len(), "the whole reply waits for the client")?;
+    t.note(
+        "The client runs seq 1000 1400 again; the whole reply waits in its queue. Now it tries the\n\
+         course's idea: ask recv() for so much that everything fits.",
+        "客户端再次运行 seq 1000 1400，整个回复都在它的队列里等着。现在它试试课程里的想法：\n\
+         让 recv() 要得多到一次全装下。",
+    );
+    refused(
+        t,
+        caller.recv_any_int("cmd_res", COURSE_CODE_RECV),
+        std::io::ErrorKind::InvalidInput,
+        "recv(1024000000000000000000000) raises OverflowError",
+    )?;
+    t.note(
+        "This is the number in the course's code. recv() takes a C ssize_t, at most\n\
+         9223372036854775807 (2**63 - 1) on a 64-bit machine, and this number is larger: Python\n\
+         raises OverflowError while it reads the arguments, before it looks at the socket.",
+        "这是课程代码里写的数字。recv() 的参数是 C 的 ssize_t，在 64 位机器上最大是\n\
+         9223372036854775807（2**63 - 1），这个数字比它还大：Python 在解析参数时就抛出 OverflowError，\n\
+         根本还没碰到套接字。",
+    );
+    refused(
+        t,
+        caller.recv_any_int("cmd_res", COURSE_TRACEBACK_RECV),
+        std::io::ErrorKind::OutOfMemory,
+        "recv(1024000000000000) raises MemoryError",
+    )?;
+    t.note(
+        "The traceback the course prints shows another number, recv(1024000000000000), and\n\
+         MemoryError. That one fits ssize_t, so CPython goes on and allocates a bytes buffer of\n\
+         that size before it reads: 1024000000000000 bytes, about 931 TiB. netlab asked this\n\
+         machine's allocator for a buffer of that size in the same way, and it was refused.",
+        "课程打印出的报错信息里是另一个数字 recv(1024000000000000)，以及 MemoryError。这个数字\n\
+         装得进 ssize_t，于是 CPython 继续往下，在读之前先分配这么大的 bytes 缓冲区：\n\
+         1024000000000000 字节，约 931 TiB。netlab 也照样向这台机器的内存分配器要了这么大的缓冲区，\n\
+         同样被拒绝了。",
     );
     let kib = kernel.mem_total()?;
     t.expect(
-        kib.saturating_mul(1024) < HUGE_RECV,
-        "this machine has less RAM than the huge recv would allocate",
+        kib < 1_000_000_000_000,
+        "this machine has less memory than the buffer would take",
     )?;
     t.note(
-        "The course tries client.recv(1024000000000) to get everything in one go, and Python\n\
-         raises MemoryError. CPython first makes a bytes buffer as big as the number you pass,\n\
-         then asks the kernel to fill it: 1024000000000 bytes = 1000000000 kB, about 954 GiB.\n\
-         That is more than this machine's MemTotal, so with Linux's default memory settings the\n\
-         allocation fails before a single byte is read. netlab explains it instead of trying it.",
-        "课程里试过用 client.recv(1024000000000) 一次收完，结果 Python 抛出 MemoryError。\n\
-         CPython 会先按你给的数字分配一个同样大的 bytes 缓冲区，再让内核往里填：\n\
-         1024000000000 字节 = 1000000000 kB，约 954 GiB，比这台机器的 MemTotal 还大，\n\
-         所以在 Linux 默认的内存设置下，还没读到一个字节，分配就失败了。netlab 只讲道理，不去真的尝试。",
+        "Less memory than the 1000000000000 kB that buffer needs.",
+        "比那个缓冲区需要的 1000000000000 kB 少。",
+    );
+    let still = kernel.recv_queue(&caller)?;
+    t.expect(still == out3.len(), "the failed recvs read nothing")?;
+    t.note(
+        "Nothing was read: both exceptions came before recv() reached the kernel, and the reply\n\
+         still waits. In the course's client either one ends the program with a traceback.",
+        "一个字节都没有读走：两个异常都发生在 recv() 找内核之前，回复还在队列里等着。\n\
+         在课程的客户端里，不管哪一个，都会让程序带着报错信息退出。",
     );
     t.note(
         "Even with that much memory it would fix nothing: recv returns what is in the queue at\n\
@@ -174,4 +214,19 @@ fn run(t: &Trace) -> LabResult {
     conn.close();
     phone.close();
     Ok(())
+}
+
+/// A call the lesson expects to raise: Ok when it failed with `kind` (the exception is in the
+/// trace already), the lab's error for any other outcome.
+fn refused(
+    t: &Trace,
+    result: std::io::Result<Vec<u8>>,
+    kind: std::io::ErrorKind,
+    what: &str,
+) -> LabResult {
+    match result {
+        Err(err) if err.kind() == kind => Ok(()),
+        Err(err) => Err(err.into()),
+        Ok(_) => t.expect(false, what),
+    }
 }

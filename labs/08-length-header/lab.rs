@@ -6,21 +6,16 @@ use netlab::framing::{self, FrameDecoder};
 use netlab::prelude::*;
 use netlab::pyrepr;
 
-pub static LAB: Lab = Lab {
-    id: "08-length-header",
-    title: Text::fixed(
-        "fix one: a fixed 4-byte length header before each reply",
-        "解决办法一：每个回复前先发固定 4 字节的长度报头",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "fix one: a fixed 4-byte length header before each reply",
+    "解决办法一：每个回复前先发固定 4 字节的长度报头",
+);
 
 /// The same two commands as lab 07.
 const LONG: &[u8] = b"seq 1000 1400";
 const SHORT: &[u8] = b"echo hello";
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let kernel = t.kernel();
     t.expect(

@@ -6,15 +6,10 @@ use netlab::framing::{self, FrameDecoder};
 use netlab::prelude::*;
 use netlab::sock::Sock;
 
-pub static LAB: Lab = Lab {
-    id: "09-json-header",
-    title: Text::fixed(
-        "fix two: a JSON header with name, size and MD5, then the data",
-        "解决办法二：JSON 报头（文件名、大小、MD5），再发数据",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "fix two: a JSON header with name, size and MD5, then the data",
+    "解决办法二：JSON 报头（文件名、大小、MD5），再发数据",
+);
 
 /// The same two commands as labs 07 and 08.
 const COMMANDS: [&[u8]; 2] = [b"seq 1000 1400", b"echo hello"];
@@ -27,7 +22,7 @@ fn report() -> Vec<u8> {
         .into_bytes()
 }
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
     let kernel = t.kernel();

@@ -7,17 +7,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "10-udp-echo",
-    title: Text::fixed(
-        "a UDP echo: recvfrom tells who sent, sendto answers; a datagram sent too early is lost",
-        "UDP 回显：recvfrom 告诉你谁发的，sendto 回给他；来得太早的数据报会丢失",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "a UDP echo: recvfrom tells who sent, sendto answers; a datagram sent too early is lost",
+    "UDP 回显：recvfrom 告诉你谁发的，sendto 回给他；来得太早的数据报会丢失",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
 
@@ -148,9 +143,16 @@ fn run(t: &Trace) -> LabResult {
         Ok(_) => t.expect(false, "no answer reaches the unconnected client")?,
     }
     t.note(
-        "sendto succeeded again, and recvfrom waits for an answer that will never come: the course's\n\
-         client hangs here. Real UDP clients set a timeout (settimeout) and send again.",
-        "sendto 又成功了，而 recvfrom 在等一个永远不会来的回复：课程里的客户端会卡在这里。\n\
+        "sendto succeeded again, and recvfrom waits for an answer that will never come: on Linux the\n\
+         course's client hangs here. On Windows it does not: Windows reports the ICMP \"port\n\
+         unreachable\" that answers the datagram to this unconnected socket too, and recvfrom raises\n\
+         ConnectionResetError: [WinError 10054] An existing connection was forcibly closed by the\n\
+         remote host, which ends the course's client unless it catches it. Real UDP clients set a\n\
+         timeout (settimeout) and send again.",
+        "sendto 又成功了，而 recvfrom 在等一个永远不会来的回复：在 Linux 上，课程里的客户端会卡在这里。\n\
+         在 Windows 上不会卡住：回应这个数据报的 ICMP“端口不可达”，Windows 也会报告给这个未连接的\n\
+         套接字，recvfrom 抛出 ConnectionResetError: [WinError 10054]（中文系统上的说明是\n\
+         “远程主机强迫关闭了一个现有的连接。”），课程里的客户端不捕获它就会退出。\n\
          实际的 UDP 客户端会设置超时（settimeout），然后重发。",
     );
     sock.close();

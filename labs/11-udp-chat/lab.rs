@@ -6,15 +6,10 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "11-udp-chat",
-    title: Text::fixed(
-        "a UDP chat: three clients, one server socket, each reply back to its sender",
-        "UDP 聊天：三个客户端、一个服务端套接字，每条回复都回到发送者",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "a UDP chat: three clients, one server socket, each reply back to its sender",
+    "UDP 聊天：三个客户端、一个服务端套接字，每条回复都回到发送者",
+);
 
 /// Who chats, and what each says first.
 const CLIENTS: [(&str, &[u8]); 3] = [
@@ -23,7 +18,7 @@ const CLIENTS: [(&str, &[u8]); 3] = [
     ("client-3", b"Cy here, anyone?"),
 ];
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let kernel = t.kernel();
 
     t.section("The server starts", "服务端启动");

@@ -7,15 +7,10 @@
 use netlab::clock::FIXED_INSTANT;
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "12-udp-time-server",
-    title: Text::fixed(
-        "a UDP time server: the request is a strftime format, the reply is the time",
-        "UDP 时间服务器：请求是 strftime 格式，回复是时间",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "a UDP time server: the request is a strftime format, the reply is the time",
+    "UDP 时间服务器：请求是 strftime 格式，回复是时间",
+);
 
 /// What the server uses when the request is empty, as in the course.
 const DEFAULT_FORMAT: &str = "%Y-%m-%d %X";
@@ -23,7 +18,7 @@ const DEFAULT_FORMAT: &str = "%Y-%m-%d %X";
 /// The client's requests, in order.
 const REQUESTS: [&[u8]; 5] = [b"", b"%H:%M:%S", b"%A, %d %B %Y", b"day %j of %Y", b"%Q"];
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let clock = Clock::for_trace(t);
     let fixed = netlab::clock::strftime("%Y-%m-%d %H:%M:%S", Clock::Fixed(FIXED_INSTANT))?;
 
@@ -72,7 +67,7 @@ fn run(t: &Trace) -> LabResult {
         let format = if msg.is_empty() {
             DEFAULT_FORMAT
         } else {
-            std::str::from_utf8(&msg).map_err(|e| LabError(e.to_string()))?
+            std::str::from_utf8(&msg).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
         };
         let back_msg = server.strftime("back_msg", format, clock)?;
         match i {
@@ -93,9 +88,13 @@ fn run(t: &Trace) -> LabResult {
                 t.expect(back_msg == "%Q", "strftime left the unknown %Q as it was")?;
                 t.note(
                     "%Q is no strftime conversion. The C library copies what it does not know\n\
-                     unchanged, so on Linux Python's strftime returns '%Q': the server does not crash.",
+                     unchanged, so on Linux Python's strftime returns '%Q' and the server carries on.\n\
+                     On Windows the same request crashes the course's server: there CPython's strftime\n\
+                     raises ValueError: Invalid format string, and the server does not catch it.",
                     "%Q 不是 strftime 的转换符。C 库遇到不认识的会原样照抄，\n\
-                     所以在 Linux 上 Python 的 strftime 返回 '%Q'：服务端不会因此崩溃。",
+                     所以在 Linux 上 Python 的 strftime 返回 '%Q'，服务端照常运行。\n\
+                     在 Windows 上，同样的请求会让课程里的服务端崩溃：那里 CPython 的 strftime\n\
+                     抛出 ValueError: Invalid format string，而服务端没有捕获它。",
                 );
             }
             _ => {}

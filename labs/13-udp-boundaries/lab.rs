@@ -6,17 +6,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "13-udp-boundaries",
-    title: Text::fixed(
-        "UDP keeps message boundaries: one sendto, one recvfrom; empty and oversized datagrams",
-        "UDP 保留消息边界：一次 sendto 对应一次 recvfrom；空数据报与超长数据报",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "UDP keeps message boundaries: one sendto, one recvfrom; empty and oversized datagrams",
+    "UDP 保留消息边界：一次 sendto 对应一次 recvfrom；空数据报与超长数据报",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let kernel = t.kernel();
 
     t.section("A receiver and a sender", "一个接收方和一个发送方");
@@ -62,8 +57,10 @@ fn run(t: &Trace) -> LabResult {
     t.section("An empty datagram is real", "空数据报是真实存在的");
     client.sendto(b"", &number)?;
     t.note(
-        "sendto(b'') sends a datagram with no bytes: a UDP header that says length 0.",
-        "sendto(b'') 发出一个没有数据的数据报：只有一个写着长度为 0 的 UDP 报头。",
+        "sendto(b'') sends a datagram with no data: only the 8-byte UDP header, whose length field\n\
+         says 8, because it counts the header's own 8 bytes.",
+        "sendto(b'') 发出一个没有数据的数据报：只有 8 字节的 UDP 报头，报头里的长度字段写的是 8，\n\
+         因为这个长度把报头自己的 8 个字节也算在内。",
     );
     let (data, from) = server.recvfrom(1024)?;
     t.expect(data.is_empty(), "the empty datagram arrived empty")?;

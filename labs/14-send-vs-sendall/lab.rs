@@ -16,17 +16,23 @@ const ASKED: usize = 4096;
 /// The message: far more than both buffers hold.
 const MESSAGE: usize = 1 << 20;
 
-pub static LAB: Lab = Lab {
-    id: "14-send-vs-sendall",
-    title: Text::fixed(
-        "send() may take only part of the data; sendall() keeps going until all is sent",
-        "send() 可能只发出一部分数据；sendall() 会一直发，直到全部发完",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+/// What the non-blocking send() took.
+const SENT: Figure = Figure::new("SENT");
+/// What waits in the client's send queue (the same bytes are not yet transmitted).
+const OUTQ: Figure = Figure::new("OUTQ");
+/// What waits in the server's receive queue.
+const INQ: Figure = Figure::new("INQ");
+/// What sendall() handed the kernel before it blocked.
+const TAKEN: Figure = Figure::new("TAKEN");
+/// What was left for sendall() after send().
+const REST: Figure = Figure::new("REST");
 
-fn run(t: &Trace) -> LabResult {
+pub const TITLE: Text = Text::fixed(
+    "send() may take only part of the data; sendall() keeps going until all is sent",
+    "send() 可能只发出一部分数据；sendall() 会一直发，直到全部发完",
+);
+
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
     let kernel = t.kernel();
@@ -76,14 +82,14 @@ fn run(t: &Trace) -> LabResult {
         "A non-blocking send() takes only part of 1 MiB",
         "非阻塞的 send() 只收下 1 MiB 中的一部分",
     );
-    let data = vec![b'x'; MESSAGE];
+    let data = netlab::memory::filled(b'x', MESSAGE, "the 1 MiB message")?;
     dialer.setblocking(false);
-    let sent = t.named("SENT", || dialer.send(&data))?;
+    let sent = t.named(SENT, || dialer.send(&data))?;
     t.expect(
         sent > 0 && sent < data.len(),
         "a non-blocking send() of 1 MiB takes only part of it",
     )?;
-    let sent_shown = t.named_value("SENT", sent);
+    let sent_shown = t.named_value(SENT, sent);
     t.note(
         format!(
             "data is 1048576 bytes; send() returned {sent_shown}, fewer than that: the kernel took only what fits\n\
@@ -100,13 +106,13 @@ fn run(t: &Trace) -> LabResult {
              并检查 0 < SENT < 1048576；加 --raw 可看到真实数字。）"
         ),
     );
-    let outq = t.named("OUTQ", || kernel.send_queue(&dialer))?;
-    let unsent = t.named("OUTQ", || kernel.unsent_queue(&dialer))?;
+    let outq = t.named(OUTQ, || kernel.send_queue(&dialer))?;
+    let unsent = t.named(OUTQ, || kernel.unsent_queue(&dialer))?;
     t.expect(
         unsent == outq,
         "once the server acknowledged what reached it, the whole send queue is untransmitted",
     )?;
-    let outq_shown = t.named_value("OUTQ", outq);
+    let outq_shown = t.named_value(OUTQ, outq);
     t.note(
         format!(
             "The client's kernel still holds {outq_shown} of those bytes and has not even transmitted them: the\n\
@@ -118,7 +124,7 @@ fn run(t: &Trace) -> LabResult {
              （它的接收窗口用完了），客户端的内核只能等着（TCP 流量控制）。已经发出去的部分都得到了确认。"
         ),
     );
-    let inq = t.named("INQ", || kernel.recv_queue(&conn))?;
+    let inq = t.named(INQ, || kernel.recv_queue(&conn))?;
     t.expect(
         inq + outq == sent,
         "every byte send() took is in the server's receive queue or the client's send queue",
@@ -129,7 +135,7 @@ fn run(t: &Trace) -> LabResult {
     )?;
     let sum = format!(
         "{} + {outq_shown} = {sent_shown}",
-        t.named_value("INQ", inq)
+        t.named_value(INQ, inq)
     );
     t.note(
         format!(
@@ -149,13 +155,13 @@ fn run(t: &Trace) -> LabResult {
     );
     dialer.setblocking(true);
     let rest = &data[sent..];
-    let mut sending = t.named("TAKEN", || dialer.sendall_start(rest))?;
+    let mut sending = t.named(TAKEN, || dialer.sendall_start(rest))?;
     t.expect(
         !sending.is_done(),
         "sendall() blocks while the server does not read",
     )?;
-    let rest_shown = t.named_value("REST", rest.len());
-    let taken_shown = t.named_value("TAKEN", sending.taken());
+    let rest_shown = t.named_value(REST, rest.len());
+    let taken_shown = t.named_value(TAKEN, sending.taken());
     t.note(
         format!(
             "The program now sends the rest, data[sent:], {rest_shown} bytes, with sendall(): a loop of send()\n\
@@ -177,7 +183,7 @@ fn run(t: &Trace) -> LabResult {
          每当它的接收队列被读空，它的内核就允许客户端的内核继续发送，\n\
          阻塞中的 sendall() 也就能再交出一部分数据。",
     );
-    let finished = t.named("REST", || sending.finish())?;
+    let finished = t.named(REST, || sending.finish())?;
     t.expect(
         finished == rest.len(),
         "sendall() returns after the kernel took every byte",

@@ -6,17 +6,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "15-connect-ex",
-    title: Text::fixed(
-        "connect() raises ConnectionRefusedError, connect_ex() returns 111 instead",
-        "connect() 抛出 ConnectionRefusedError，connect_ex() 改为返回 111",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "connect() raises ConnectionRefusedError, connect_ex() returns 111 instead",
+    "connect() 抛出 ConnectionRefusedError，connect_ex() 改为返回 111",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
     let kernel = t.kernel();
@@ -33,7 +28,7 @@ fn run(t: &Trace) -> LabResult {
         "服务端从内核拿到一个端口，却一直不调用 listen()。这个套接字一直开着，PORT 就被它占住，\n\
          实验期间别的程序无法在这个端口上监听。",
     );
-    kernel.tcp_state(&phone)?;
+    kernel.tcp_state(&phone, TcpState::Close)?;
     t.note(
         "CLOSE: a bound socket that is not listening. The kernel has no listener on PORT.",
         "CLOSE：一个绑定了地址但没有监听的套接字。内核在 PORT 上找不到监听者。",
@@ -50,12 +45,12 @@ fn run(t: &Trace) -> LabResult {
     )?;
     t.note(
         "The client's SYN reached the server's kernel, which found no listener on PORT and answered\n\
-         with a RST at once. connect() turns that RST into ConnectionRefusedError; a program that does\n\
-         not catch it stops here with a traceback.",
+         with a RST at once. connect() turns that RST into ConnectionRefusedError (errno ECONNREFUSED);\n\
+         a program that does not catch it stops here with a traceback.",
         "客户端的 SYN 到达了服务端的内核，内核发现 PORT 上没有监听者，立刻回了一个 RST。\n\
-         connect() 把这个 RST 变成 ConnectionRefusedError；程序若不捕获它，就会在这里带着报错退出。",
+         connect() 把这个 RST 变成 ConnectionRefusedError（errno ECONNREFUSED）；程序若不捕获它，就会在这里带着报错退出。",
     );
-    kernel.tcp_state(&dialer)?;
+    kernel.tcp_state(&dialer, TcpState::Close)?;
     t.note(
         "The client's socket is back in CLOSE: the call never got connected.",
         "客户端的套接字回到了 CLOSE：这次呼叫根本没有接通。",
@@ -89,10 +84,10 @@ fn run(t: &Trace) -> LabResult {
     )?;
     t.note(
         "The course's client calls connect_ex() and never looks at the result. The failure then shows\n\
-         up one step later as a puzzling BrokenPipeError from send(): there is no connection to send on.\n\
-         With connect_ex(), check the number: `if phone.connect_ex(addr) != 0: ...`.",
+         up one step later as a puzzling BrokenPipeError (EPIPE) from send(): there is no connection to\n\
+         send on. With connect_ex(), check the number: `if phone.connect_ex(addr) != 0: ...`.",
         "课程里的客户端调用了 connect_ex()，却从不看返回值。于是错误晚一步才出现：send() 抛出一个\n\
-         让人摸不着头脑的 BrokenPipeError，因为根本没有可以发送的连接。用 connect_ex() 就要检查返回值：\n\
+         让人摸不着头脑的 BrokenPipeError（EPIPE），因为根本没有可以发送的连接。用 connect_ex() 就要检查返回值：\n\
          `if phone.connect_ex(addr) != 0: ...`。",
     );
     dialer.close();
@@ -102,7 +97,7 @@ fn run(t: &Trace) -> LabResult {
         "服务端开机：connect_ex() 返回 0",
     );
     phone.listen(5)?;
-    kernel.tcp_state(&phone)?;
+    kernel.tcp_state(&phone, TcpState::Listen)?;
     t.note(
         "Same socket, same PORT: listen() is what makes the kernel answer a SYN with SYN-ACK.",
         "还是同一个套接字、同一个 PORT：正是 listen() 让内核改用 SYN-ACK 来回应 SYN。",
@@ -116,7 +111,7 @@ fn run(t: &Trace) -> LabResult {
         "0 表示已接通。和 connect() 一样，内核给这一端分配了一个临时端口，\n\
          下面的 accept() 把它显示为 CLIENT_PORT_1。",
     );
-    kernel.tcp_state(&dialer)?;
+    kernel.tcp_state(&dialer, TcpState::Established)?;
     let (conn, _) = phone.accept("conn")?;
     dialer.send(b"hello")?;
     conn.recv(1024)?;

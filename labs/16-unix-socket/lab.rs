@@ -6,17 +6,12 @@
 
 use netlab::prelude::*;
 
-pub static LAB: Lab = Lab {
-    id: "16-unix-socket",
-    title: Text::fixed(
-        "AF_UNIX sockets: a file path instead of (ip, port), and the socket file left behind",
-        "AF_UNIX 套接字：用文件路径代替 (ip, port)，以及留下来的套接字文件",
-    ),
-    lesson: Text::fixed(include_str!("lesson.en.md"), include_str!("lesson.zh.md")),
-    run,
-};
+pub const TITLE: Text = Text::fixed(
+    "AF_UNIX sockets: a file path instead of (ip, port), and the socket file left behind",
+    "AF_UNIX 套接字：用文件路径代替 (ip, port)，以及留下来的套接字文件",
+);
 
-fn run(t: &Trace) -> LabResult {
+pub fn run(t: &Trace) -> LabResult {
     let server = t.side("server");
     let client = t.side("client");
     let kernel = t.kernel();
@@ -41,11 +36,7 @@ fn run(t: &Trace) -> LabResult {
         "地址不再是 ('127.0.0.1', port)，而是一个路径。\n\
          TMP 是新建的临时目录（加 --raw 可看到它的真实位置）。",
     );
-    let made = kernel.file_type(&path)?;
-    t.expect(
-        made.is_some_and(|ty| std::os::unix::fs::FileTypeExt::is_socket(&ty)),
-        "bind() creates a socket file at the path",
-    )?;
+    kernel.file_type(&path, Some(FileKind::Socket))?;
     t.note(
         "bind() created this file. `ls -l` shows it with type s: it holds no data, it is the name\n\
          under which the kernel finds the listening socket.",
@@ -90,8 +81,7 @@ fn run(t: &Trace) -> LabResult {
         "The socket file outlives the socket",
         "套接字关闭了，文件还在",
     );
-    let left = kernel.file_type(&path)?;
-    t.expect(left.is_some(), "the socket file remains after close()")?;
+    kernel.file_type(&path, Some(FileKind::Socket))?;
     t.note(
         "close() does not delete the file. Nothing listens behind it any more.",
         "close() 不会删除这个文件。只是它后面已经没有人在监听了。",
@@ -103,8 +93,9 @@ fn run(t: &Trace) -> LabResult {
         "connect() to a socket file with no listener is refused",
     )?;
     t.note(
-        "A client that dials the leftover file is refused: the file exists, the listener does not.",
-        "客户端拨这个残留的文件会被拒绝：文件还在，监听者已经没了。",
+        "A client that dials the leftover file is refused (ECONNREFUSED): the file exists, the listener\n\
+         does not.",
+        "客户端拨这个残留的文件会被拒绝（ECONNREFUSED）：文件还在，监听者已经没了。",
     );
     late.close();
     let restarted = server.unix_stream("server")?;
@@ -125,9 +116,9 @@ fn run(t: &Trace) -> LabResult {
         "删掉文件，bind 就成功了",
     );
     server.unlink(&path)?;
-    kernel.file_type(&path)?;
+    kernel.file_type(&path, None)?;
     restarted.bind(&address)?;
-    kernel.file_type(&path)?;
+    kernel.file_type(&path, Some(FileKind::Socket))?;
     t.note(
         "With the name free, bind() creates a new socket file. Servers therefore remove a leftover\n\
          file before bind(), e.g. `if os.path.exists(path): os.unlink(path)`, and again after close().",

@@ -1,13 +1,11 @@
-//! Socket addresses and how they show in a trace.
+//! Socket addresses: what a lab passes to bind/connect/sendto and what the kernel reports.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use socket2::SockAddr;
-
-use crate::pyrepr;
-use crate::trace::Trace;
 
 /// What kind of socket, as in `socket(family, type)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +34,41 @@ pub enum Addr {
     Unnamed,
 }
 
+/// The longest path an AF_UNIX address holds: `sun_path` is 108 bytes, one of them the NUL.
+pub const UNIX_PATH_MAX: usize = 107;
+
+/// An AF_UNIX path longer than [`UNIX_PATH_MAX`]. Python raises
+/// `OSError: AF_UNIX path too long`; netlab also says where the length came from: labs put
+/// their socket files in a temporary directory under TMPDIR.
+#[derive(Debug)]
+pub struct UnixPathTooLong {
+    pub path: PathBuf,
+    pub len: usize,
+}
+
+impl std::fmt::Display for UnixPathTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.len;
+        write!(f, "OSError: AF_UNIX path too long: ")?;
+        match std::env::var_os("TMPDIR") {
+            Some(tmpdir) if self.path.starts_with(&tmpdir) => write!(
+                f,
+                "the socket file's path in TMPDIR ({}) has {len} bytes, an AF_UNIX address \
+                 holds at most {UNIX_PATH_MAX}: set TMPDIR to a directory with a shorter path, \
+                 such as /tmp",
+                Path::new(&tmpdir).display()
+            ),
+            _ => write!(
+                f,
+                "{} has {len} bytes, an AF_UNIX address holds at most {UNIX_PATH_MAX}",
+                self.path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UnixPathTooLong {}
+
 impl Addr {
     /// `('127.0.0.1', port)`: labs bind port 0 so the kernel picks a free one.
     pub fn loopback(port: u16) -> Addr {
@@ -56,7 +89,19 @@ impl Addr {
     pub(crate) fn to_sockaddr(&self) -> io::Result<SockAddr> {
         match self {
             Addr::Inet(addr) => Ok(SockAddr::from(*addr)),
-            Addr::Unix(path) => SockAddr::unix(path),
+            Addr::Unix(path) => {
+                let len = path.as_os_str().as_bytes().len();
+                if len > UNIX_PATH_MAX {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        UnixPathTooLong {
+                            path: path.clone(),
+                            len,
+                        },
+                    ));
+                }
+                SockAddr::unix(path)
+            }
             Addr::Unnamed => Err(io::Error::from_raw_os_error(libc::EINVAL)),
         }
     }
@@ -84,12 +129,17 @@ pub(crate) fn receives_at(local: &Addr, dest: &Addr) -> bool {
     }
 }
 
-/// An address in Python notation with this trace's names.
-pub fn show_addr(trace: &Trace, addr: &Addr) -> String {
-    let state = trace.state();
-    match addr {
-        Addr::Inet(inet) => state.names.inet(inet),
-        Addr::Unix(path) => pyrepr::str_literal(&state.names.path(path)),
-        Addr::Unnamed => "''".to_string(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_too_long_for_af_unix_is_refused_with_its_length() {
+        let long = PathBuf::from(format!("/{}", "d".repeat(200)));
+        let err = Addr::path(&long).to_sockaddr().unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("OSError: AF_UNIX path too long"), "{text}");
+        assert!(text.contains("201 bytes"), "{text}");
+        assert!(Addr::path("/tmp/x.sock").to_sockaddr().is_ok());
     }
 }

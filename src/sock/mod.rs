@@ -8,76 +8,49 @@
 //! Ordering never depends on timing: before a socket reads, netlab waits until everything an
 //! in-process peer already sent (data, FIN, RST) has arrived, reading that from the kernel.
 
-use std::io::{self, Read};
-use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, RawFd};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
+use rustix::net::RecvFlags;
 use socket2::{Domain, Socket, Type};
 
 use crate::event::{Kind, Outcome, Text};
 use crate::names::PortRole;
+use crate::phrases;
 use crate::pyrepr;
+use crate::recorder::Recorder;
 use crate::sys;
-use crate::trace::Trace;
 
-mod addr;
-mod framed;
-mod sendall;
+pub mod addr;
+mod pyint;
+pub(crate) mod registry;
+pub mod sendall;
 mod settle;
+pub mod wait;
 
-use addr::receives_at;
-pub use addr::{show_addr, Addr, Proto};
-pub use sendall::SendAll;
-
-/// Bounded waits, declared here once.
-pub mod wait {
-    use std::time::Duration;
-
-    /// How long a call that would block in Python is watched before netlab records it as
-    /// blocked and moves on. The course program would wait forever at that point.
-    pub const BLOCKED: Duration = Duration::from_millis(200);
-    /// The longest netlab waits for something it knows is on its way (data a peer in this lab
-    /// already sent, a handshake with a listener that has room). On loopback it takes
-    /// microseconds; the bound only keeps a broken kernel from hanging a lab.
-    pub const EXPECTED: Duration = Duration::from_secs(2);
-    /// How long a call waits for a peer outside this process (a student's program).
-    pub const EXTERNAL: Duration = Duration::from_secs(30);
-}
+use addr::{receives_at, UnixPathTooLong};
+pub use addr::{Addr, Proto};
+use registry::{Registry, SockId, SockRecord};
 
 /// Longest bytes literal shown whole in a trace line; longer data shows head ... tail.
 pub const PREVIEW_BYTES: usize = 64;
 
-/// What the engine knows about one socket of this lab, to find in-process peers and to wait
-/// for what they sent.
-#[derive(Debug)]
-pub(crate) struct SockRecord {
-    pub(crate) proto: Proto,
-    pub(crate) fd: Option<RawFd>,
-    pub(crate) local: Option<Addr>,
-    pub(crate) peer: Option<Addr>,
-    pub(crate) listening: bool,
-    sent: u64,
-    received: u64,
-    fin_sent: bool,
-    reset_sent: bool,
-    datagrams_expected: u64,
-    datagrams_received: u64,
-}
-
 /// A program in the lab (`server`, `client` ...). Sockets it makes record calls as its own.
 #[derive(Clone)]
 pub struct Side {
-    trace: Trace,
+    recorder: Recorder,
+    registry: Registry,
     name: Rc<str>,
 }
 
 impl Side {
-    pub(crate) fn new(trace: Trace, name: &str) -> Side {
+    pub(crate) fn new(recorder: Recorder, registry: Registry, name: &str) -> Side {
         Side {
-            trace,
+            recorder,
+            registry,
             name: name.into(),
         }
     }
@@ -112,30 +85,57 @@ impl Side {
         match made {
             Ok(socket) => {
                 self.record(call, Outcome::Returned(Text::same("")));
-                Ok(Sock::adopt(self.clone(), var, proto, socket, false))
+                Ok(Sock::adopt(self.clone(), var, proto, socket))
             }
             Err(err) => Err(self.raise(call, err)),
         }
     }
 
-    /// The trace this side records into.
-    pub(crate) fn trace(&self) -> &Trace {
-        &self.trace
+    /// The lab's sockets and stable names.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     pub(crate) fn record(&self, call: String, outcome: Outcome) {
-        self.trace
-            .emit(&self.name, Kind::Call, Text::same(call), outcome);
+        self.record_text(Text::same(call), outcome);
+    }
+
+    pub(crate) fn record_text(&self, call: Text, outcome: Outcome) {
+        self.recorder.emit(&self.name, Kind::Call, call, outcome);
     }
 
     /// Records a failed call as the exception Python raises, and hands the error back.
     pub(crate) fn raise(&self, call: String, err: io::Error) -> io::Error {
-        match crate::errno::of(&err) {
-            Some(errno) => self.record(call, Outcome::Raised(errno)),
-            None => self.record(call, Outcome::Returned(Text::same(format!("error: {err}")))),
-        }
+        let outcome = match crate::errno::of(&err) {
+            Some(errno) => Outcome::Raised(errno),
+            None if is_unix_path_too_long(&err) => {
+                Outcome::Returned(Text::same("OSError: AF_UNIX path too long"))
+            }
+            None => Outcome::Returned(Text::same(format!("error: {err}"))),
+        };
+        self.record(call, outcome);
         err
     }
+
+    /// `os.unlink(path)`: removes a file (an AF_UNIX socket's leftover name, say).
+    pub fn unlink(&self, path: &Path) -> io::Result<()> {
+        let call = format!(
+            "os.unlink({})",
+            pyrepr::str_literal(&self.registry.path(path))
+        );
+        match std::fs::remove_file(path) {
+            Ok(()) => {
+                self.record(call, Outcome::Returned(Text::same("")));
+                Ok(())
+            }
+            Err(err) => Err(self.raise(call, err)),
+        }
+    }
+}
+
+fn is_unix_path_too_long(err: &io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|inner| inner.is::<UnixPathTooLong>())
 }
 
 /// A lab socket. Dropping it closes the fd silently; `close()` records the call.
@@ -143,8 +143,9 @@ pub struct Sock {
     side: Side,
     var: String,
     proto: Proto,
-    socket: Socket,
-    id: usize,
+    /// Shared with the registry only as a weak handle, so dropping it closes the socket.
+    socket: Rc<Socket>,
+    id: SockId,
     /// Python's mode: `setblocking(False)` makes calls raise BlockingIOError instead of waiting.
     blocking: bool,
 }
@@ -159,24 +160,9 @@ fn blocked_error() -> io::Error {
 }
 
 impl Sock {
-    fn adopt(side: Side, var: &str, proto: Proto, socket: Socket, listening: bool) -> Sock {
-        let id = {
-            let mut state = side.trace.state();
-            state.sockets.push(SockRecord {
-                proto,
-                fd: Some(socket.as_raw_fd()),
-                local: None,
-                peer: None,
-                listening,
-                sent: 0,
-                received: 0,
-                fin_sent: false,
-                reset_sent: false,
-                datagrams_expected: 0,
-                datagrams_received: 0,
-            });
-            state.sockets.len() - 1
-        };
+    fn adopt(side: Side, var: &str, proto: Proto, socket: Socket) -> Sock {
+        let socket = Rc::new(socket);
+        let id = side.registry.add(SockRecord::new(proto, &socket));
         let sock = Sock {
             side,
             var: var.to_string(),
@@ -198,16 +184,21 @@ impl Sock {
         &self.side
     }
 
-    pub fn trace(&self) -> &Trace {
-        &self.side.trace
-    }
-
     pub fn proto(&self) -> Proto {
         self.proto
     }
 
-    pub fn fd(&self) -> RawFd {
-        self.socket.as_raw_fd()
+    /// The socket's fd, open for as long as the borrow lasts.
+    pub(crate) fn borrowed_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.side.registry
+    }
+
+    pub(crate) fn recorder(&self) -> &Recorder {
+        &self.side.recorder
     }
 
     /// This socket's own address, without recording a call.
@@ -221,16 +212,12 @@ impl Sock {
 
     /// How an address shows in this trace (named ports, named temp dirs).
     pub fn show_addr(&self, addr: &Addr) -> String {
-        show_addr(self.trace(), addr)
+        self.registry().show_addr(addr)
     }
 
-    /// Reads the kernel's view of our addresses into the record; names a new local port.
-    ///
-    /// `chosen_by_kernel`: the kernel has just picked this socket's port (bind to port 0, or
-    /// the implicit bind of connect/sendto). A number it picks may be one an earlier, closed
-    /// socket of this lab used: the new endpoint then gets a new name, so names never depend on
-    /// which numbers the kernel happens to reuse. A port the lab asked for by number (a server
-    /// restarted on its old port) keeps its name.
+    /// Reads the kernel's view of our addresses into the register; names a new local port.
+    /// `chosen_by_kernel`: see [`Registry::set_addrs`]. A port the lab asked for by number (a
+    /// server restarted on its old port) keeps its name.
     fn refresh_addrs(&self, role: PortRole, chosen_by_kernel: bool) {
         let local = self
             .socket
@@ -242,24 +229,11 @@ impl Sock {
             .peer_addr()
             .ok()
             .map(|a| Addr::from_sockaddr(&a));
-        let mut state = self.trace().state();
-        let before = state.sockets[self.id].local.as_ref().and_then(Addr::port);
-        if let Some(port) = local.as_ref().and_then(Addr::port) {
-            if chosen_by_kernel && port != 0 && before != Some(port) {
-                state.names.rename_port(port, role);
-            } else {
-                state.names.name_port(port, role);
-            }
-        }
-        if let Some(port) = peer.as_ref().and_then(Addr::port) {
-            state.names.name_port(port, PortRole::Ephemeral);
-        }
-        let record = &mut state.sockets[self.id];
-        record.local = local;
-        record.peer = peer;
+        self.registry()
+            .set_addrs(self.id, local, peer, role, chosen_by_kernel);
     }
 
-    fn call(&self, text: impl std::fmt::Display) -> String {
+    pub(crate) fn call(&self, text: impl std::fmt::Display) -> String {
         format!("{}.{}", self.var, text)
     }
 
@@ -284,11 +258,7 @@ impl Sock {
     }
 
     fn blocked_note() -> Text {
-        let ms = wait::BLOCKED.as_millis();
-        Text::new(
-            format!("blocks (still waiting after {ms} ms; netlab stops watching here)"),
-            format!("阻塞（等了 {ms} 毫秒仍在等；netlab 在这里停止等待）"),
-        )
+        phrases::blocks(wait::BLOCKED.as_millis())
     }
 
     /// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
@@ -356,13 +326,7 @@ impl Sock {
         }
         self.refresh_addrs(PortRole::Bound, addr.port() == Some(0));
         let result = match (addr.port(), self.local_addr()?.port()) {
-            (Some(0), Some(port)) => {
-                let name = self.trace().state().names.port(port);
-                Text::new(
-                    format!("None (the kernel chose port {name})"),
-                    format!("None（内核选了端口 {name}）"),
-                )
-            }
+            (Some(0), Some(port)) => phrases::kernel_chose_port(&self.registry().port(port)),
             _ => Text::same(""),
         };
         self.returned(call, result);
@@ -374,7 +338,7 @@ impl Sock {
         let call = self.call(format_args!("listen({backlog})"));
         let result = self.socket.listen(backlog);
         if result.is_ok() {
-            self.trace().state().sockets[self.id].listening = true;
+            self.registry().update(self.id, |r| r.listening = true);
         }
         self.finish(call, result)
     }
@@ -388,7 +352,7 @@ impl Sock {
             } else {
                 self.idle_wait()
             };
-            if !self.wait_ready(sys::POLLIN, limit)? {
+            if !self.wait_ready(sys::Ready::IN, limit)? {
                 return Err(self.blocked(call, Self::blocked_note()));
             }
         }
@@ -396,7 +360,7 @@ impl Sock {
             Ok((socket, peer)) => {
                 socket.set_nonblocking(true)?;
                 let peer = Addr::from_sockaddr(&peer);
-                let conn = Sock::adopt(self.side.clone(), conn_var, self.proto, socket, false);
+                let conn = Sock::adopt(self.side.clone(), conn_var, self.proto, socket);
                 let shown = format!("addr = {}", self.show_addr(&peer));
                 self.returned(call, Text::same(shown));
                 Ok((conn, peer))
@@ -419,13 +383,7 @@ impl Sock {
                 // lab can point at this half-open end (CLIENT_PORT_N) in /proc/net/tcp.
                 self.refresh_addrs(PortRole::Ephemeral, true);
                 let ms = wait::BLOCKED.as_millis();
-                Err(self.blocked(
-                    call,
-                    Text::new(
-                        format!("blocks: handshake not finished after {ms} ms; netlab stops watching here"),
-                        format!("阻塞：{ms} 毫秒后握手仍未完成；netlab 在这里停止等待"),
-                    ),
-                ))
+                Err(self.blocked(call, phrases::connect_blocks(ms)))
             }
             Err(err) => Err(self.side.raise(call, err)),
         }
@@ -442,7 +400,10 @@ impl Sock {
             }
             Err(err) => match crate::errno::of(&err) {
                 Some(errno) => {
-                    let shown = format!("{} ({})", errno.number, errno.symbol);
+                    let shown = match errno.symbol {
+                        Some(symbol) => format!("{} ({symbol})", errno.number),
+                        None => errno.number.to_string(),
+                    };
                     self.returned(call, Text::same(shown));
                     Ok(errno.number)
                 }
@@ -454,13 +415,7 @@ impl Sock {
     fn connected_result(&self) -> Text {
         self.refresh_addrs(PortRole::Ephemeral, true);
         match self.local_addr().ok().and_then(|a| a.port()) {
-            Some(port) => {
-                let name = self.trace().state().names.port(port);
-                Text::new(
-                    format!("None (the kernel gave this end port {name})"),
-                    format!("None（内核给这一端分配了端口 {name}）"),
-                )
-            }
+            Some(port) => phrases::kernel_gave_port(&self.registry().port(port)),
             None => Text::same(""),
         }
     }
@@ -479,7 +434,7 @@ impl Sock {
             Some(true) => wait::BLOCKED,
             Some(false) | None => wait::EXPECTED,
         };
-        if !self.wait_ready(sys::POLLOUT, limit)? {
+        if !self.wait_ready(sys::Ready::OUT, limit)? {
             return Err(blocked_error());
         }
         match self.socket.take_error()? {
@@ -491,12 +446,13 @@ impl Sock {
     /// Some(full) when a listener of this lab is at `addr`: whether its accept queue is full
     /// (the kernel then drops our SYN, so the handshake cannot finish soon).
     fn listener_at(&self, addr: &Addr) -> Option<bool> {
-        let state = self.trace().state();
-        let record = state
-            .sockets
-            .iter()
-            .find(|r| r.listening && r.fd.is_some() && r.local.as_ref() == Some(addr))?;
-        let info = sys::tcp_info(record.fd?).ok()?;
+        let listener = self
+            .registry()
+            .all()
+            .into_iter()
+            .find(|r| r.listening && r.is_open() && r.local.as_ref() == Some(addr))?
+            .socket()?;
+        let info = sys::tcp_info(listener.as_fd()).ok()?;
         Some(info.accept_queue > info.accept_queue_max)
     }
 
@@ -518,13 +474,22 @@ impl Sock {
         self.send_inner(call, data, true).map(|_| ())
     }
 
+    /// Counts bytes the kernel took from this socket's sends, so a peer knows what is due.
+    pub(super) fn count_sent(&self, n: usize) {
+        self.registry().update(self.id, |r| r.sent += n as u64);
+    }
+
+    pub(super) fn count_received(&self, n: usize) {
+        self.registry().update(self.id, |r| r.received += n as u64);
+    }
+
     fn send_inner(&self, call: String, data: &[u8], all: bool) -> io::Result<usize> {
         let mut sent = 0;
         loop {
             match self.socket.send(&data[sent..]) {
                 Ok(n) => {
                     sent += n;
-                    self.trace().state().sockets[self.id].sent += n as u64;
+                    self.count_sent(n);
                     // A blocking send on Linux waits until the kernel took everything.
                     if sent == data.len() || (!all && !self.blocking) {
                         break;
@@ -537,25 +502,18 @@ impl Sock {
                     if !self.blocking {
                         return Err(self.side.raise(call, err));
                     }
-                    if !self.wait_ready(sys::POLLOUT, wait::BLOCKED)? {
-                        let total = data.len();
-                        let sent = self.trace().figure(sent);
-                        let text = Text::new(
-                            format!("blocks: the kernel took {sent} of {total} bytes; the send buffer is full and the peer is not reading"),
-                            format!("阻塞：内核只收下了 {total} 字节中的 {sent} 字节；发送缓冲区已满，对方没有在读"),
-                        );
+                    if !self.wait_ready(sys::Ready::OUT, wait::BLOCKED)? {
+                        let sent = self.recorder().figure(sent);
+                        let text = phrases::send_blocks(&sent, data.len());
                         return Err(self.blocked(call, text));
                     }
                 }
                 Err(err) => return Err(self.side.raise(call, err)),
             }
         }
-        let shown = self.trace().figure(sent);
+        let shown = self.recorder().figure(sent);
         let result = if all {
-            Text::new(
-                format!("None ({shown} bytes sent)"),
-                format!("None（已发送 {shown} 字节）"),
-            )
+            phrases::sendall_returned(&shown)
         } else {
             Text::same(shown)
         };
@@ -575,7 +533,9 @@ impl Sock {
         self.recv_as(call, bufsize)
     }
 
-    fn recv_as(&self, call: String, bufsize: usize) -> io::Result<Vec<u8>> {
+    /// A recv recorded as `call` (the left-hand side and the call as the program writes it).
+    pub(crate) fn recv_as(&self, call: String, bufsize: usize) -> io::Result<Vec<u8>> {
+        let mut buf = self.recv_buffer(&call, bufsize)?;
         if let Err(err) = self.wait_readable() {
             return Err(if is_blocked(&err) {
                 self.blocked(call, Self::blocked_note())
@@ -583,20 +543,18 @@ impl Sock {
                 err
             });
         }
-        let mut buf = vec![0u8; bufsize];
-        match (&self.socket).read(&mut buf) {
+        match sys::recv_append(self.borrowed_fd(), &mut buf, RecvFlags::empty()) {
             Ok(n) => {
-                buf.truncate(n);
+                buf.shrink_to_fit();
                 let data = buf;
-                {
-                    let mut state = self.trace().state();
-                    let record = &mut state.sockets[self.id];
-                    record.received += n as u64;
-                    if self.proto == Proto::Udp {
+                let udp = self.proto == Proto::Udp;
+                self.registry().update(self.id, |r| {
+                    r.received += n as u64;
+                    if udp {
                         // recv() on a UDP socket takes one whole datagram, as recvfrom does.
-                        record.datagrams_received += 1;
+                        r.datagrams_received += 1;
                     }
-                }
+                });
                 let result = self.received_text(&data);
                 self.returned(call, result);
                 Ok(data)
@@ -605,14 +563,22 @@ impl Sock {
         }
     }
 
-    /// `b'...' (n bytes)`: what a recv returned; n is a figure [`Trace::named`] can name.
+    /// The buffer a recv of `bufsize` reads into, reserved first as CPython makes the result's
+    /// bytes object before it reads or waits: a size the allocator refuses raises MemoryError
+    /// (recorded on `call`) instead of aborting netlab.
+    fn recv_buffer(&self, call: &str, bufsize: usize) -> io::Result<Vec<u8>> {
+        crate::memory::reserve(bufsize, "recv's buffer").inspect_err(|_| {
+            let exception = crate::event::PyException::new("MemoryError", "");
+            self.side
+                .record(call.to_string(), Outcome::RaisedPython(exception));
+        })
+    }
+
+    /// `b'...' (n bytes)`: what a recv returned; n is a figure `Trace::named` can name.
     fn received_text(&self, data: &[u8]) -> Text {
         let shown = pyrepr::bytes_preview(data, PREVIEW_BYTES);
-        let n = self.trace().figure(data.len());
-        Text::new(
-            format!("{shown} ({n} bytes)"),
-            format!("{shown}（{n} 字节）"),
-        )
+        let n = self.recorder().figure(data.len());
+        phrases::bytes_with_length(&shown, &n)
     }
 
     /// `sendto(data, addr)`: one datagram.
@@ -626,15 +592,15 @@ impl Sock {
         match self.socket.send_to(data, &target) {
             Ok(n) => {
                 self.refresh_addrs(PortRole::Ephemeral, true);
-                let mut state = self.trace().state();
-                if let Some(dest) = state.sockets.iter_mut().find(|r| {
+                // A socket of this lab that receives at `addr` now has one more datagram due.
+                let dest = self.registry().all().iter().position(|r| {
                     r.proto == Proto::Udp
-                        && r.fd.is_some()
+                        && r.is_open()
                         && r.local.as_ref().is_some_and(|l| receives_at(l, addr))
-                }) {
-                    dest.datagrams_expected += 1;
+                });
+                if let Some(dest) = dest {
+                    self.registry().update(dest, |r| r.datagrams_expected += 1);
                 }
-                drop(state);
                 self.returned(call, Text::same(n.to_string()));
                 Ok(n)
             }
@@ -649,6 +615,7 @@ impl Sock {
             "data, addr = {}",
             self.call(format_args!("recvfrom({bufsize})"))
         );
+        let mut buf = self.recv_buffer(&call, bufsize)?;
         if let Err(err) = self.wait_readable() {
             return Err(if is_blocked(&err) {
                 self.blocked(call, Self::blocked_note())
@@ -656,32 +623,20 @@ impl Sock {
                 err
             });
         }
-        let mut buf = vec![MaybeUninit::<u8>::uninit(); bufsize.max(1)];
-        match self
-            .socket
-            .recv_from_with_flags(&mut buf[..bufsize], libc::MSG_TRUNC)
-        {
+        match sys::recv_from_append(self.borrowed_fd(), &mut buf, RecvFlags::TRUNC) {
             Ok((full_len, from)) => {
                 let n = full_len.min(bufsize);
-                let data = sys::filled_prefix(&buf[..n]);
-                self.trace().state().sockets[self.id].datagrams_received += 1;
-                let from = Addr::from_sockaddr(&from);
+                buf.shrink_to_fit();
+                self.registry()
+                    .update(self.id, |r| r.datagrams_received += 1);
+                let from = from.map_or(Addr::Unnamed, Addr::Inet);
                 let pair = format!(
                     "({}, {})",
-                    pyrepr::bytes_preview(&data, PREVIEW_BYTES),
+                    pyrepr::bytes_preview(&buf, PREVIEW_BYTES),
                     self.show_addr(&from)
                 );
-                // The Chinese text uses full-width brackets, as recv()'s result does.
-                let mut en = format!("{pair} ({n} bytes");
-                let mut zh = format!("{pair}（{n} 字节");
-                if full_len > n {
-                    en.push_str(&format!("; the datagram had {full_len}, the rest is lost"));
-                    zh.push_str(&format!("；数据报原有 {full_len} 字节，其余丢失"));
-                }
-                en.push(')');
-                zh.push('）');
-                self.returned(call, Text::new(en, zh));
-                Ok((data, from))
+                self.returned(call, phrases::datagram_received(&pair, n, full_len));
+                Ok((buf, from))
             }
             Err(err) => Err(self.side.raise(call, err)),
         }
@@ -691,35 +646,15 @@ impl Sock {
     pub fn close(self) {
         let call = self.call("close()");
         let linger_zero = self.socket.linger().ok().flatten() == Some(Duration::ZERO);
-        {
-            let mut state = self.trace().state();
-            let record = &mut state.sockets[self.id];
-            record.fd = None;
+        self.registry().update(self.id, |record| {
             if linger_zero {
                 record.reset_sent = true;
             } else {
                 record.fin_sent = true;
             }
-        }
+        });
         let side = self.side.clone();
         drop(self.socket);
         side.record(call, Outcome::Returned(Text::same("")));
-    }
-}
-
-impl Side {
-    /// `os.unlink(path)`: removes a file (an AF_UNIX socket's leftover name, say).
-    pub fn unlink(&self, path: &Path) -> io::Result<()> {
-        let call = format!(
-            "os.unlink({})",
-            pyrepr::str_literal(&self.trace.state().names.path(path))
-        );
-        match std::fs::remove_file(path) {
-            Ok(()) => {
-                self.record(call, Outcome::Returned(Text::same("")));
-                Ok(())
-            }
-            Err(err) => Err(self.raise(call, err)),
-        }
     }
 }

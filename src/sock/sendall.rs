@@ -1,14 +1,17 @@
 //! A `sendall()` that blocks while the peer does not read, and finishes once it does: the
 //! lab is one orchestrator, so the blocked call is kept in progress while the peer acts.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::{Duration, Instant};
 
 use super::settle::Due;
 use super::{blocked_error, wait, Sock, PREVIEW_BYTES};
-use crate::event::{Kind, Outcome, Text};
+use crate::event::Outcome;
+use crate::phrases;
 use crate::pyrepr;
-use crate::sys;
+use rustix::net::RecvFlags;
+
+use crate::sys::{self, Ready};
 
 impl Sock {
     /// `sendall(data)` on a blocking socket whose peer may not be reading yet, as a call that
@@ -22,7 +25,7 @@ impl Sock {
     /// and returns the call still in progress: the peer's [`Sock::recv_waitall`] keeps it
     /// going while it reads (as the blocked Python call would go on), and
     /// [`SendAll::finish`] records the line where it returns. The figure that
-    /// [`crate::trace::Trace::named`] names is the bytes taken so far.
+    /// `Trace::named` names is the bytes taken so far.
     pub fn sendall_start<'a>(&'a self, data: &'a [u8]) -> io::Result<SendAll<'a>> {
         let call = self.call(format_args!(
             "sendall({})",
@@ -42,28 +45,19 @@ impl Sock {
             return Ok(sending);
         }
         if sending.run(wait::BLOCKED)? {
-            let shown = self.trace().figure(data.len());
-            self.returned(
-                sending.call.clone(),
-                Text::new(
-                    format!("None ({shown} bytes sent)"),
-                    format!("None（已发送 {shown} 字节）"),
-                ),
-            );
+            let shown = self.recorder().figure(data.len());
+            self.returned(sending.call.clone(), phrases::sendall_returned(&shown));
         } else {
-            let taken = self.trace().figure(sending.taken);
-            let text = Text::new(
-                format!("blocks after the kernel took {taken} bytes: the send buffer is full and the peer is not reading"),
-                format!("阻塞：内核收下 {taken} 字节后发送缓冲区满了，对方没有在读"),
-            );
+            let taken = self.recorder().figure(sending.taken);
+            let text = phrases::sendall_blocks(&taken);
             self.side
                 .record(sending.call.clone(), Outcome::Blocked(text));
-            sending.blocked_at = Some(self.trace().last_seq());
+            sending.blocked_at = Some(self.recorder().last_seq());
         }
         Ok(sending)
     }
 
-    /// `data = var.recv(n, socket.MSG_WAITALL)`: waits until all `n` bytes arrived (or the
+    /// `data = var.recv(n, MSG_WAITALL)`: waits until all `n` bytes arrived (or the
     /// peer closed), where a plain recv returns what is there. While it waits, a `sendall`
     /// of this lab that is still in progress ([`Sock::sendall_start`]) goes on, as the
     /// sending program would, blocked in its own call: each time this reader empties its
@@ -77,25 +71,23 @@ impl Sock {
     ) -> io::Result<Vec<u8>> {
         let call = format!(
             "data = {}",
-            self.call(format_args!("recv({n}, socket.MSG_WAITALL)"))
+            self.call(format_args!("recv({n}, MSG_WAITALL)"))
         );
         if !self.blocking {
             // On a non-blocking socket MSG_WAITALL changes nothing: one plain recv.
             return self.recv_as(call, n);
         }
-        let mut data = vec![0u8; n];
-        let mut got = 0;
+        let mut data = self.recv_buffer(&call, n)?;
         let mut last_progress = Instant::now();
-        while got < n {
+        while data.len() < n {
             let mut progress = match meanwhile.as_deref_mut() {
                 Some(sending) => sending.push()?,
                 None => false,
             };
-            match (&self.socket).read(&mut data[got..]) {
+            match sys::recv_append(self.borrowed_fd(), &mut data, RecvFlags::empty()) {
                 Ok(0) => break, // the peer closed: MSG_WAITALL returns what it has
                 Ok(k) => {
-                    got += k;
-                    self.trace().state().sockets[self.id].received += k as u64;
+                    self.count_received(k);
                     progress = true;
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
@@ -110,16 +102,11 @@ impl Sock {
                 _ => wait::BLOCKED,
             };
             if last_progress.elapsed() >= limit {
-                let shown = self.trace().figure(got);
-                let text = Text::new(
-                    format!("blocks: {shown} of {n} bytes arrived; netlab stops watching here"),
-                    format!("阻塞：{n} 字节中只到了 {shown} 字节；netlab 在这里停止等待"),
-                );
-                return Err(self.blocked(call, text));
+                let shown = self.recorder().figure(data.len());
+                return Err(self.blocked(call, phrases::waitall_blocks(&shown, n)));
             }
-            self.wait_ready(sys::POLLIN | sys::POLLRDHUP, Duration::from_millis(1))?;
+            self.wait_ready(Ready::IN | Ready::RDHUP, Duration::from_millis(1))?;
         }
-        data.truncate(got);
         let result = self.received_text(&data);
         self.returned(call, result);
         Ok(data)
@@ -157,7 +144,7 @@ impl SendAll<'_> {
             match self.sock.socket.send(&self.data[self.taken..]) {
                 Ok(n) => {
                     self.taken += n;
-                    self.sock.trace().state().sockets[self.sock.id].sent += n as u64;
+                    self.sock.count_sent(n);
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) => return Err(self.sock.side.raise(self.call.clone(), err)),
@@ -174,14 +161,14 @@ impl SendAll<'_> {
             if self.is_done() {
                 return Ok(true);
             }
-            if !self.sock.wait_ready(sys::POLLOUT, limit)? {
+            if !self.sock.wait_ready(Ready::OUT, limit)? {
                 return Ok(false);
             }
         }
     }
 
     /// Lets the call run to its end and records the line where `sendall` returns:
-    /// `None (n bytes sent)`, n being a figure [`crate::trace::Trace::named`] can name. If
+    /// `None (n bytes sent)`, n being a figure `Trace::named` can name. If
     /// the buffer stays full for [`wait::BLOCKED`] (the peer still does not read), records
     /// that it is still blocked and returns `Err(WouldBlock)`. A call that never blocked
     /// was recorded by [`Sock::sendall_start`] already and records nothing here.
@@ -191,27 +178,14 @@ impl SendAll<'_> {
         };
         let done = self.run(wait::BLOCKED)?;
         let sock = self.sock;
-        let call = Text::new(
-            format!("{} (continued from line {line})", self.call),
-            format!("{}（接第 {line} 行）", self.call),
-        );
+        let call = phrases::continued_from(&self.call, line);
+        let shown = sock.recorder().figure(self.taken);
         let outcome = if done {
-            let shown = sock.trace().figure(self.taken);
-            Outcome::Returned(Text::new(
-                format!("None ({shown} bytes sent)"),
-                format!("None（已发送 {shown} 字节）"),
-            ))
+            Outcome::Returned(phrases::sendall_returned(&shown))
         } else {
-            let shown = sock.trace().figure(self.taken);
-            Outcome::Blocked(Text::new(
-                format!(
-                    "still blocks: the kernel has taken {shown} bytes; the peer is not reading"
-                ),
-                format!("仍然阻塞：内核一共收下了 {shown} 字节；对方没有在读"),
-            ))
+            Outcome::Blocked(phrases::sendall_still_blocks(&shown))
         };
-        sock.trace()
-            .emit(&sock.side.name, Kind::Call, call, outcome);
+        sock.side.record_text(call, outcome);
         if done {
             Ok(self.taken)
         } else {

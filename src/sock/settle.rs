@@ -3,17 +3,20 @@
 //! call that would block is watched.
 
 use std::io;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use super::{blocked_error, wait, Addr, Proto, Sock};
-use crate::sys;
+use super::addr::{Addr, Proto};
+use super::registry::SockId;
+use super::{blocked_error, wait, Sock};
+use crate::sys::{self, Ready};
 
 impl Sock {
     /// How long to watch a call that nothing is known to be on its way for: short when the
     /// peer is in this lab (nothing is coming), long when it is a student's program.
     pub(super) fn idle_wait(&self) -> Duration {
         if self.in_process_peer().is_some()
-            || self.trace().state().sockets[self.id].listening
+            || self.registry().get(self.id).listening
             || self.udp_in_lab()
         {
             wait::BLOCKED
@@ -22,15 +25,14 @@ impl Sock {
         }
     }
 
-    pub(super) fn in_process_peer(&self) -> Option<usize> {
-        let state = self.trace().state();
-        let me = &state.sockets[self.id];
+    pub(super) fn in_process_peer(&self) -> Option<SockId> {
+        let sockets = self.registry().all();
+        let me = &sockets[self.id];
         let (local, peer) = (me.local.as_ref()?, me.peer.as_ref()?);
         if *peer == Addr::Unnamed || *local == Addr::Unnamed {
             // AF_UNIX client ends have no name: match by the listener path and the pairing
             // order is ambiguous, so only treat a unique candidate as the peer.
-            let candidates: Vec<usize> = state
-                .sockets
+            let candidates: Vec<SockId> = sockets
                 .iter()
                 .enumerate()
                 .filter(|(i, r)| {
@@ -44,7 +46,7 @@ impl Sock {
                 .collect();
             return (candidates.len() == 1).then(|| candidates[0]);
         }
-        state.sockets.iter().enumerate().position(|(i, r)| {
+        sockets.iter().enumerate().position(|(i, r)| {
             i != self.id
                 && !r.listening
                 && r.local.as_ref() == Some(peer)
@@ -60,9 +62,8 @@ impl Sock {
         if self.proto != Proto::Udp {
             return false;
         }
-        let state = self.trace().state();
-        state
-            .sockets
+        self.registry()
+            .all()
             .iter()
             .enumerate()
             .any(|(i, r)| i != self.id && r.proto == Proto::Udp)
@@ -70,19 +71,17 @@ impl Sock {
 
     /// A listener with a connected in-process client that has not been accepted yet.
     pub(super) fn has_unaccepted_peer(&self) -> bool {
-        let state = self.trace().state();
-        let Some(local) = state.sockets[self.id].local.clone() else {
+        let sockets = self.registry().all();
+        let Some(local) = sockets[self.id].local.clone() else {
             return false;
         };
-        let clients: Vec<&Addr> = state
-            .sockets
+        let clients: Vec<&Addr> = sockets
             .iter()
-            .filter(|r| !r.listening && r.peer.as_ref() == Some(&local) && r.fd.is_some())
+            .filter(|r| !r.listening && r.peer.as_ref() == Some(&local) && r.is_open())
             .filter_map(|r| r.local.as_ref())
             .collect();
         clients.iter().any(|client| {
-            !state
-                .sockets
+            !sockets
                 .iter()
                 .any(|r| r.local.as_ref() == Some(&local) && r.peer.as_ref() == Some(client))
         })
@@ -100,7 +99,7 @@ impl Sock {
         } else {
             self.idle_wait()
         };
-        if self.wait_ready(sys::POLLIN | sys::POLLRDHUP, limit)? {
+        if self.wait_ready(Ready::IN | Ready::RDHUP, limit)? {
             Ok(())
         } else {
             Err(blocked_error())
@@ -117,12 +116,13 @@ impl Sock {
         let Some(peer) = self.in_process_peer() else {
             return;
         };
-        if self.trace().state().sockets[peer].fd.is_none() {
+        if !self.registry().get(peer).is_open() {
             return; // a closed peer may never acknowledge anything again
         }
+        let fd = self.borrowed_fd();
         let deadline = Instant::now() + wait::EXPECTED;
         while Instant::now() < deadline {
-            match (sys::send_queue(self.fd()), sys::unsent(self.fd())) {
+            match (sys::send_queue(fd), sys::unsent(fd)) {
                 (Ok(queued), Ok(unsent)) if queued > unsent => {
                     std::thread::sleep(Duration::from_millis(1))
                 }
@@ -136,8 +136,7 @@ impl Sock {
     pub(crate) fn settle(&self) -> bool {
         let deadline = Instant::now() + wait::EXPECTED;
         loop {
-            let due = self.due();
-            match due {
+            match self.due() {
                 Due::Nothing => return false,
                 Due::Arrived => return true,
                 Due::InFlight if Instant::now() >= deadline => return true,
@@ -147,33 +146,31 @@ impl Sock {
     }
 
     pub(super) fn due(&self) -> Due {
+        let fd = self.borrowed_fd();
         if self.proto == Proto::Udp {
-            let state = self.trace().state();
-            let me = &state.sockets[self.id];
+            let me = self.registry().get(self.id);
             if me.datagrams_expected <= me.datagrams_received {
                 return Due::Nothing;
             }
-            drop(state);
-            return match sys::poll(self.fd(), sys::POLLIN, Duration::ZERO) {
-                Ok(ev) if ev != 0 => Due::Arrived,
+            return match sys::poll(fd, Ready::IN, Duration::ZERO) {
+                Ok(ev) if !ev.is_empty() => Due::Arrived,
                 _ => Due::InFlight,
             };
         }
         let Some(peer_id) = self.in_process_peer() else {
             return Due::Nothing;
         };
-        let state = self.trace().state();
-        let (me, peer) = (&state.sockets[self.id], &state.sockets[peer_id]);
-        let unsent = match (peer.proto, peer.fd) {
-            (Proto::Tcp, Some(fd)) => sys::unsent(fd).unwrap_or(0) as u64,
+        let (me, peer) = (self.registry().get(self.id), self.registry().get(peer_id));
+        let unsent = match (peer.proto, peer.socket()) {
+            (Proto::Tcp, Some(socket)) => sys::unsent(socket.as_fd()).unwrap_or(0) as u64,
             _ => 0,
         };
         let transmitted = peer.sent.saturating_sub(unsent);
-        let queued = sys::recv_queue(self.fd()).unwrap_or(0) as u64;
+        let queued = sys::recv_queue(fd).unwrap_or(0) as u64;
         let events =
-            sys::poll(self.fd(), sys::POLLRDHUP | sys::POLLIN, Duration::ZERO).unwrap_or(0);
-        let hung_up = events & (sys::POLLRDHUP | sys::POLLHUP | sys::POLLERR) != 0;
-        let errored = events & (sys::POLLERR | sys::POLLHUP) != 0;
+            sys::poll(fd, Ready::RDHUP | Ready::IN, Duration::ZERO).unwrap_or(Ready::empty());
+        let hung_up = events.intersects(Ready::RDHUP | Ready::HUP | Ready::ERR);
+        let errored = events.intersects(Ready::ERR | Ready::HUP);
         let nothing_due = transmitted <= me.received && !peer.fin_sent && !peer.reset_sent;
         let arrived = if peer.reset_sent {
             errored
@@ -189,9 +186,9 @@ impl Sock {
 
     /// Polls for `events` up to `limit`; true when ready (or an error/hang-up is pending,
     /// which the next call will report as Python would).
-    pub(super) fn wait_ready(&self, events: libc::c_short, limit: Duration) -> io::Result<bool> {
-        let got = sys::poll(self.fd(), events, limit)?;
-        Ok(got != 0)
+    pub(super) fn wait_ready(&self, events: Ready, limit: Duration) -> io::Result<bool> {
+        let got = sys::poll(self.borrowed_fd(), events, limit)?;
+        Ok(!got.is_empty())
     }
 }
 

@@ -18,7 +18,7 @@
 //! lengths come from the headers.
 
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use socket2::{Domain, SockFilter, Socket, Type};
 
@@ -82,7 +82,7 @@ impl Capture {
         socket.attach_filter(&outgoing_only())?;
         socket.set_nonblocking(true)?;
         socket.set_recv_buffer_size(RECEIVE_BUFFER)?;
-        let fd = socket.as_raw_fd();
+        let fd = socket.as_fd();
         let lo = sys::interface_index(fd, "lo")?;
         sys::bind_packet_socket(fd, lo, ETH_P_ALL)?;
         // Reading the statistics resets them: count from here.
@@ -104,7 +104,7 @@ impl Capture {
                 Err(err) => return Err(err),
             }
         }
-        drained.dropped = sys::packet_drops(self.socket.as_raw_fd())?;
+        drained.dropped = sys::packet_drops(self.socket.as_fd())?;
         Ok(drained)
     }
 }

@@ -16,7 +16,7 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use socket2::{Domain, Socket, Type};
@@ -164,7 +164,7 @@ fn user_and_network(ids: Ids) -> Result<Entered, Refused> {
 /// `ip link set lo up`: a new network namespace's lo is down, and 127.0.0.1 unreachable.
 fn loopback_up() -> io::Result<()> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
-    sys::set_interface_up(socket.as_raw_fd(), "lo")
+    sys::set_interface_up(socket.as_fd(), "lo")
 }
 
 /// What this machine says about namespaces: the sysctls it has (None: no such file) and this
@@ -262,7 +262,9 @@ fn diagnose(step: Step, errno: i32, machine: &Machine) -> Cause {
 impl Refused {
     /// The sentence in English and Chinese.
     pub fn text(&self) -> Text {
-        let errno = crate::errno::lookup(self.errno).symbol;
+        let errno = crate::errno::lookup(self.errno)
+            .symbol
+            .map_or_else(|| format!("errno {}", self.errno), str::to_string);
         let (what_en, what_zh) = match self.step {
             Step::NetworkNamespace => (
                 "the kernel refused to create a network namespace".to_string(),

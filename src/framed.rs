@@ -1,9 +1,10 @@
-//! The framing module reading through traced sockets.
+//! The framing module reading through traced sockets. It sits above both the socket layer
+//! and the program steps, which know nothing of each other.
 
 use std::io;
 
-use super::Sock;
 use crate::event::{Outcome, Text};
+use crate::sock::Sock;
 
 /// The framing module's read loop reads through the traced `recv`, so every recv it makes
 /// shows in the trace exactly as the course's loop would make it: `header = conn.recv(4)`,
@@ -55,7 +56,7 @@ impl crate::framing::RecvSource for Sock {
             ),
             _ => return,
         };
-        self.side
+        self.side()
             .record(call, Outcome::Returned(Text::same(result)));
     }
 }

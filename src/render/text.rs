@@ -1,18 +1,11 @@
-//! Renderers: the only code that turns events into bytes. Text for people (coloured only when
-//! asked), JSON lines for programs. Both stream: each event is written as soon as it is final.
+//! The text trace for people: one line per event, notes under it, coloured only when asked.
 
 use std::io::{self, Write};
 
 use colored::{Color, ColoredString, Colorize};
 
+use super::Sink;
 use crate::event::{Event, Kind, Lang, Outcome, Text};
-
-/// Where a lab's events go.
-pub trait Sink {
-    fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()>;
-    fn event(&mut self, event: &Event) -> io::Result<()>;
-    fn lab_end(&mut self, id: &str) -> io::Result<()>;
-}
 
 /// Width of the side column: `client-2` is the longest side name labs use.
 const SIDE_WIDTH: usize = 8;
@@ -69,14 +62,15 @@ impl<W: Write> Sink for TextRenderer<W> {
         let color = Self::side_color(&event.side);
         let side = self.paint(&format!("{:<SIDE_WIDTH$}", event.side), |s| s.color(color));
         let call = match event.kind {
-            Kind::Call => event.call.get(lang).to_string(),
+            Kind::Call | Kind::Summary => event.call.get(lang).to_string(),
             Kind::Kernel => self.paint(event.call.get(lang), |s| s.italic()),
         };
         let result = match &event.outcome {
             Outcome::Returned(text) if text.is_empty() => String::new(),
             Outcome::Returned(text) => format!("  -> {}", text.get(lang)),
-            Outcome::Raised(errno) => {
-                format!("  -> {}", self.paint(&errno.python(), |s| s.red().bold()))
+            Outcome::Raised(_) | Outcome::RaisedPython(_) => {
+                let line = event.outcome.exception_line().unwrap_or_default();
+                format!("  -> {}", self.paint(&line, |s| s.red().bold()))
             }
             Outcome::Blocked(text) => {
                 format!("  -> {}", self.paint(text.get(lang), |s| s.yellow().bold()))
@@ -89,62 +83,6 @@ impl<W: Write> Sink for TextRenderer<W> {
                 writeln!(self.out, "{:NOTE_INDENT$}{line}", "")?;
             }
         }
-        self.out.flush()
-    }
-
-    fn lab_end(&mut self, _id: &str) -> io::Result<()> {
-        self.out.flush()
-    }
-}
-
-/// One JSON object per event per line.
-pub struct JsonRenderer<W: Write> {
-    out: W,
-    lang: Lang,
-    lab: String,
-}
-
-impl<W: Write> JsonRenderer<W> {
-    pub fn new(out: W, lang: Lang) -> Self {
-        JsonRenderer {
-            out,
-            lang,
-            lab: String::new(),
-        }
-    }
-}
-
-/// The JSON form of one event (also used by tests that assert on outcomes).
-pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
-    let (result, error, errno, blocked) = match &event.outcome {
-        Outcome::Returned(text) => (text.get(lang).to_string(), None, None, false),
-        Outcome::Raised(e) => (e.python(), Some(e.symbol), Some(e.number), false),
-        Outcome::Blocked(text) => (text.get(lang).to_string(), None, None, true),
-    };
-    let notes: Vec<&str> = event.notes.iter().map(|n| n.get(lang)).collect();
-    serde_json::json!({
-        "lab": lab,
-        "seq": event.seq,
-        "side": event.side,
-        "kind": event.kind.name(),
-        "section": event.section.as_ref().map(|s| s.get(lang)),
-        "call": event.call.get(lang),
-        "result": result,
-        "error": error,
-        "errno": errno,
-        "blocked": blocked,
-        "note": if notes.is_empty() { None } else { Some(notes.join("\n")) },
-    })
-}
-
-impl<W: Write> Sink for JsonRenderer<W> {
-    fn lab_start(&mut self, id: &str, _title: &Text) -> io::Result<()> {
-        self.lab = id.to_string();
-        Ok(())
-    }
-
-    fn event(&mut self, event: &Event) -> io::Result<()> {
-        writeln!(self.out, "{}", event_json(&self.lab, event, self.lang))?;
         self.out.flush()
     }
 

@@ -1,0 +1,118 @@
+//! The command line's shape: subcommands, their flags, and the values flags take.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run the socket course's labs on real kernel sockets and see, line by line, what each side
+/// and the kernel did.
+#[derive(Parser)]
+#[command(name = "netlab", version, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  netlab list\n  netlab run 07-sticky-packet\n  netlab run 7 --lang zh --step\n  netlab run 7 --format json\n  netlab verify --all"
+)]
+pub struct Cli {
+    /// Language of notes and lessons
+    #[arg(long, global = true, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
+    #[command(flatten)]
+    pub before_run: BeforeRun,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `run`'s display flags written before the subcommand (`netlab --format json run 7`), as
+/// earlier versions allowed: still accepted for `run`, a usage error for anything else.
+#[derive(Args)]
+pub struct BeforeRun {
+    #[arg(long, value_enum, hide = true)]
+    pub format: Option<FormatArg>,
+    #[arg(long, hide = true)]
+    pub raw: bool,
+    #[arg(long, value_enum, hide = true)]
+    pub color: Option<ColorWhen>,
+}
+
+impl BeforeRun {
+    /// The first of these flags that was given, as the user wrote it.
+    pub fn given(&self) -> Option<&'static str> {
+        if self.format.is_some() {
+            Some("--format")
+        } else if self.raw {
+            Some("--raw")
+        } else if self.color.is_some() {
+            Some("--color")
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// List the labs in order
+    List,
+    /// Run a lab and print its trace
+    Run(RunArgs),
+    /// Print a lab's lesson text
+    Show {
+        /// Lab id, number or name
+        lab: String,
+    },
+    /// Run a lab and compare its trace with the published snapshot
+    Verify {
+        /// Lab id, number or name
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        lab: Option<String>,
+        /// Verify every lab
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print a shell completion script
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Lab id, number or name: 07-sticky-packet, 07, 7 or sticky-packet
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub lab: Option<String>,
+    /// Run every lab, in order
+    #[arg(long)]
+    pub all: bool,
+    /// Wait for Enter before each event (for a live demo)
+    #[arg(long)]
+    pub step: bool,
+    /// Pause this many milliseconds between events
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub pace: Option<u64>,
+    /// text for people, json for one JSON object per event per line
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Show real port numbers and paths instead of stable names (PORT, CLIENT_PORT_1)
+    #[arg(long)]
+    pub raw: bool,
+    /// When to colour the text output
+    #[arg(long, value_enum)]
+    pub color: Option<ColorWhen>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    En,
+    Zh,
+}
