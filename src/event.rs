@@ -72,6 +72,8 @@ pub enum Kind {
     Kernel,
     /// A line of the lab's own: a summary it drew from the lines above, not a reading.
     Summary,
+    /// A packet the lab's sockets put on the wire, captured on lo (`--wire`).
+    Wire,
 }
 
 impl Kind {
@@ -80,6 +82,7 @@ impl Kind {
             Kind::Call => "call",
             Kind::Kernel => "kernel",
             Kind::Summary => "summary",
+            Kind::Wire => "wire",
         }
     }
 }
@@ -115,6 +118,8 @@ pub struct Event {
     pub notes: Vec<Text>,
     /// A section heading that opens before this event.
     pub section: Option<Text>,
+    /// For a `wire` line: the packet's facts as JSON fields (protocol, ends, flags, numbers).
+    pub wire: Option<serde_json::Value>,
 }
 
 /// An exception that is not an OSError, as CPython prints it: `MemoryError` (no message),

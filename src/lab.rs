@@ -149,7 +149,8 @@ pub fn run_with_sink(
     options: TraceOptions,
     sink: Box<dyn Sink>,
 ) -> Result<(), RunError> {
-    let trace = Trace::new(lab.id, options, sink);
+    let trace = Trace::new(lab.id, options, sink)
+        .map_err(|err| RunError::Lab(lab.id, LabError::Call(err)))?;
     trace.start(&lab.title).map_err(RunError::Output)?;
     let outcome = (lab.run)(&trace);
     trace.finish().map_err(RunError::Output)?;
@@ -214,7 +215,14 @@ impl Sink for Keep {
 
 /// A lab's default output as a string: what snapshots hold and `verify` compares.
 pub fn render_to_string(lab: &'static Lab, lang: Lang, format: Format) -> Result<String, RunError> {
-    render(lab, TraceOptions { lang, raw: false }, format)
+    render(
+        lab,
+        TraceOptions {
+            lang,
+            ..TraceOptions::default()
+        },
+        format,
+    )
 }
 
 /// A lab's output with any options, as a string (plain text, never coloured).

@@ -12,9 +12,8 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
-use cli::args::{Cli, Command, LangArg};
+use cli::args::{Cli, Command};
 use cli::{complain, labs, Failure, USAGE};
-use netlab::event::Lang;
 
 /// A refused allocation is one clear line and exit 1, not Rust's abort.
 #[global_allocator]
@@ -33,6 +32,9 @@ fn main() -> ExitCode {
             );
             return clap_exit(err);
         }
+    }
+    if let Err(code) = cli::wire::enter_if_asked(&cli) {
+        return code;
     }
     // ---- Anything that needs a single-threaded process (the user and network namespaces
     // that `--wire` makes) must happen above this line: from here on netlab has threads. ----
@@ -68,10 +70,7 @@ fn clap_exit(err: clap::Error) -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let lang = match cli.lang {
-        LangArg::En => Lang::En,
-        LangArg::Zh => Lang::Zh,
-    };
+    let lang = cli.lang.lang();
     let mut out = io::stdout().lock();
     match cli.command {
         Command::List => cli::lessons::list(&mut out, lang),
@@ -86,8 +85,8 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(labs) => cli::lessons::show_lesson(&mut out, labs[0], lang),
             Err(code) => Ok(code),
         },
-        Command::Verify { lab, all } => match labs(lab.as_deref(), all) {
-            Ok(labs) => cli::verify::verify(&mut out, labs, lang),
+        Command::Verify { lab, all, wire } => match labs(lab.as_deref(), all) {
+            Ok(labs) => cli::verify::verify(&mut out, labs, lang, wire),
             Err(code) => Ok(code),
         },
         Command::Completions { shell } => {

@@ -22,6 +22,9 @@ pub struct TraceOptions {
     pub lang: Lang,
     /// Show real port numbers and paths instead of stable names.
     pub raw: bool,
+    /// Capture the lab's packets on lo and show them as `wire` lines (`--wire`: the process
+    /// must be in a private network namespace, see [`crate::wire`]).
+    pub wire: bool,
 }
 
 /// A figure that depends on the machine (how many bytes a non-blocking send took, a queue
@@ -42,6 +45,17 @@ impl Figure {
     }
 }
 
+/// Lines that happened because of the event just recorded, added right after it: the packets
+/// the wire capture saw (`--wire`). The recorder asks after every event, and once more when
+/// the run ends.
+pub trait Tap {
+    /// What to show now: each line's text and its facts as JSON fields.
+    fn lines(&mut self) -> Vec<(Text, serde_json::Value)>;
+    /// The run is over: let whatever the lab's last steps started finish, so that nothing of
+    /// this run is left on the wire for the next one.
+    fn finish(&mut self) {}
+}
+
 /// Records the events of one lab run. Cheap to clone: every handle shares the same run.
 #[derive(Clone)]
 pub struct Recorder {
@@ -52,6 +66,8 @@ struct Inner {
     options: TraceOptions,
     /// Taken out while it writes (see [`Recorder::write`]), so no borrow spans the sink's code.
     sink: Cell<Option<Box<dyn Sink>>>,
+    /// Taken out while it works, like the sink.
+    tap: Cell<Option<Box<dyn Tap>>>,
     book: RefCell<Book>,
 }
 
@@ -73,6 +89,7 @@ impl Recorder {
             inner: Rc::new(Inner {
                 options,
                 sink: Cell::new(Some(sink)),
+                tap: Cell::new(None),
                 book: RefCell::new(Book::default()),
             }),
         }
@@ -101,8 +118,34 @@ impl Recorder {
         }
     }
 
-    /// Records one event; the previous one is now final and goes to the renderer.
+    /// Adds the lines `tap` has after every event (see [`Tap`]).
+    pub fn set_tap(&self, tap: Box<dyn Tap>) {
+        self.inner.tap.set(Some(tap));
+    }
+
+    /// Records one event; the previous one is now final and goes to the renderer. The tap's
+    /// lines follow it, so the notes a lab writes next come after them.
     pub fn emit(&self, side: &str, kind: Kind, call: Text, outcome: Outcome) {
+        self.push(side, kind, call, outcome, None);
+        let Some(mut tap) = self.inner.tap.take() else {
+            return;
+        };
+        let lines = tap.lines();
+        self.inner.tap.set(Some(tap));
+        for (line, fields) in lines {
+            let outcome = Outcome::Returned(Text::same(""));
+            self.push("wire", Kind::Wire, line, outcome, Some(fields));
+        }
+    }
+
+    fn push(
+        &self,
+        side: &str,
+        kind: Kind,
+        call: Text,
+        outcome: Outcome,
+        wire: Option<serde_json::Value>,
+    ) {
         self.flush_pending();
         let mut book = self.inner.book.borrow_mut();
         book.seq += 1;
@@ -114,6 +157,7 @@ impl Recorder {
             outcome,
             notes: std::mem::take(&mut book.next_notes),
             section: book.next_section.take(),
+            wire,
         };
         book.pending = Some(event);
     }
@@ -158,6 +202,9 @@ impl Recorder {
 
     /// Sends the last event and reports any output error (a closed pipe, say).
     pub fn finish(&self, id: &str) -> io::Result<()> {
+        if let Some(mut tap) = self.inner.tap.take() {
+            tap.finish();
+        }
         self.flush_pending();
         if let Some(err) = self.inner.book.borrow_mut().sink_error.take() {
             return Err(err);

@@ -15,9 +15,22 @@ pub fn stem(lab_id: &str, lang: Lang) -> String {
     }
 }
 
+/// The stem of a lab's snapshot with `--wire` (packets included): `07-sticky-packet.wire`,
+/// `07-sticky-packet.wire.zh`.
+pub fn wire_stem(lab_id: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{lab_id}.wire"),
+        Lang::Zh => format!("{lab_id}.wire.zh"),
+    }
+}
+
 /// The body of a published snapshot (what `netlab run` prints), without insta's header.
 pub fn published(lab_id: &str, lang: Lang) -> Option<String> {
-    let wanted = stem(lab_id, lang);
+    published_stem(&stem(lab_id, lang))
+}
+
+/// The body of the published snapshot with this stem, without insta's header.
+pub fn published_stem(wanted: &str) -> Option<String> {
     embedded::SNAPSHOTS
         .iter()
         .find(|(stem, _)| *stem == wanted)

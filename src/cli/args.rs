@@ -1,6 +1,7 @@
 //! The command line's shape: subcommands, their flags, and the values flags take.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use netlab::event::Lang;
 
 /// Run the socket course's labs on real kernel sockets and see, line by line, what each side
 /// and the kernel did.
@@ -65,6 +66,9 @@ pub enum Command {
         /// Verify every lab
         #[arg(long)]
         all: bool,
+        /// Compare the trace with the packets on the wire (snapshots/NN-name.wire.snap)
+        #[arg(long)]
+        wire: bool,
     },
     /// Print a shell completion script
     Completions {
@@ -96,6 +100,21 @@ pub struct RunArgs {
     /// When to colour the text output
     #[arg(long, value_enum)]
     pub color: Option<ColorWhen>,
+    /// Also show the packets on the wire (in a private network namespace; needs unprivileged
+    /// user namespaces, or root)
+    #[arg(long)]
+    pub wire: bool,
+}
+
+impl Command {
+    /// Whether the command asked for `--wire`, which must be set up before anything else.
+    pub fn wants_wire(&self) -> bool {
+        match self {
+            Command::Run(args) => args.wire,
+            Command::Verify { wire, .. } => *wire,
+            Command::List | Command::Show { .. } | Command::Completions { .. } => false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -115,4 +134,13 @@ pub enum FormatArg {
 pub enum LangArg {
     En,
     Zh,
+}
+
+impl LangArg {
+    pub fn lang(self) -> Lang {
+        match self {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
 }

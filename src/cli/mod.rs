@@ -6,6 +6,7 @@ pub mod lessons;
 pub mod pacing;
 pub mod run;
 pub mod verify;
+pub mod wire;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

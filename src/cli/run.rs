@@ -34,6 +34,7 @@ impl Show {
             options: TraceOptions {
                 lang,
                 raw: args.raw || before.raw,
+                wire: args.wire,
             },
             format,
             color,

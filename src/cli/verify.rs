@@ -6,20 +6,32 @@ use std::process::ExitCode;
 use netlab::event::Lang;
 use netlab::lab::{self, Format, Lab};
 use netlab::snapshot;
+use netlab::trace::TraceOptions;
 
 use super::{complain, Failure};
 
-/// Runs each lab and compares its trace with the published snapshot. A lab that does not run
-/// to the end is reported as such, never as a trace that differs.
+/// Runs each lab and compares its trace with the published snapshot (with `wire`, the one
+/// that shows the packets too). A lab that does not run to the end is reported as such, never
+/// as a trace that differs.
 pub fn verify(
     out: &mut impl Write,
     labs: &[&'static Lab],
     lang: Lang,
+    wire: bool,
 ) -> Result<ExitCode, Failure> {
     let (mut missing, mut failed, mut differ) = (0, 0, 0);
+    let options = TraceOptions {
+        lang,
+        wire,
+        ..TraceOptions::default()
+    };
     for lab in labs {
-        let stem = snapshot::stem(lab.id, lang);
-        let Some(expected) = snapshot::published(lab.id, lang) else {
+        let stem = if wire {
+            snapshot::wire_stem(lab.id, lang)
+        } else {
+            snapshot::stem(lab.id, lang)
+        };
+        let Some(expected) = snapshot::published_stem(&stem) else {
             writeln!(
                 out,
                 "MISSING {stem}: no published snapshot snapshots/{stem}.snap"
@@ -28,7 +40,7 @@ pub fn verify(
             missing += 1;
             continue;
         };
-        match lab::render_to_string(lab, lang, Format::Text) {
+        match lab::render(lab, options, Format::Text) {
             Err(err) => {
                 failed += 1;
                 writeln!(out, "FAILED  {stem}: did not run to the end: {err}")?;

@@ -25,7 +25,8 @@ impl<W: Write> JsonRenderer<W> {
 /// The JSON form of one event (also used by tests that assert on outcomes). For a call that
 /// raised, `result` is the exception line exactly as CPython prints it, `exception` its class
 /// (`ConnectionResetError`, `MemoryError`), `error` the errno's name (`ECONNRESET`, or the
-/// class for an exception without errno) and `errno` its number (null without one).
+/// class for an exception without errno) and `errno` its number (null without one). A `wire`
+/// line (kind "wire") has a `wire` object too: see [`crate::wire::notation::Wire::json`].
 pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
     let (result, errno, blocked) = match &event.outcome {
         Outcome::Returned(text) => (text.get(lang).to_string(), None, false),
@@ -34,7 +35,7 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
         Outcome::Blocked(text) => (text.get(lang).to_string(), None, true),
     };
     let notes: Vec<&str> = event.notes.iter().map(|n| n.get(lang)).collect();
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "lab": lab,
         "seq": event.seq,
         "side": event.side,
@@ -47,7 +48,12 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
         "errno": errno,
         "blocked": blocked,
         "note": if notes.is_empty() { None } else { Some(notes.join("\n")) },
-    })
+    });
+    // A `wire` line carries the packet's facts as well (only `--wire` runs have such lines).
+    if let Some(wire) = &event.wire {
+        json["wire"] = wire.clone();
+    }
+    json
 }
 
 impl<W: Write> Sink for JsonRenderer<W> {

@@ -38,6 +38,7 @@ impl<W: Write> TextRenderer<W> {
     fn side_color(side: &str) -> Color {
         match side {
             "kernel" => Color::Magenta,
+            "wire" => Color::Blue,
             "client" => Color::Green,
             s if s.starts_with("server") => Color::Cyan,
             _ => Color::Yellow,
@@ -62,7 +63,7 @@ impl<W: Write> Sink for TextRenderer<W> {
         let color = Self::side_color(&event.side);
         let side = self.paint(&format!("{:<SIDE_WIDTH$}", event.side), |s| s.color(color));
         let call = match event.kind {
-            Kind::Call | Kind::Summary => event.call.get(lang).to_string(),
+            Kind::Call | Kind::Summary | Kind::Wire => event.call.get(lang).to_string(),
             Kind::Kernel => self.paint(event.call.get(lang), |s| s.italic()),
         };
         let result = match &event.outcome {

@@ -9,6 +9,7 @@
 //! in-process peer already sent (data, FIN, RST) has arrived, reading that from the kernel.
 
 use std::io;
+pub use std::net::Shutdown;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::rc::Rc;
@@ -101,6 +102,11 @@ impl Side {
     }
 
     pub(crate) fn record_text(&self, call: Text, outcome: Outcome) {
+        if self.recorder.options().wire {
+            // The call's packets, and the kernel's answers to them, are then all in the
+            // capture whose lines follow this one (see crate::wire::settle).
+            crate::wire::settle::until_quiet(wait::EXPECTED);
+        }
         self.recorder.emit(&self.name, Kind::Call, call, outcome);
     }
 
@@ -162,7 +168,9 @@ fn blocked_error() -> io::Error {
 impl Sock {
     fn adopt(side: Side, var: &str, proto: Proto, socket: Socket) -> Sock {
         let socket = Rc::new(socket);
-        let id = side.registry.add(SockRecord::new(proto, &socket));
+        let id = side
+            .registry
+            .add(SockRecord::new(proto, side.name.clone(), &socket));
         let sock = Sock {
             side,
             var: var.to_string(),
@@ -422,6 +430,9 @@ impl Sock {
 
     fn connect_inner(&self, addr: &Addr) -> io::Result<()> {
         let target = addr.to_sockaddr()?;
+        let to = addr.clone();
+        self.registry()
+            .update(self.id, |r| r.connecting_to = Some(to));
         match self.socket.connect(&target) {
             Ok(()) => return Ok(()),
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -640,6 +651,23 @@ impl Sock {
             }
             Err(err) => Err(self.side.raise(call, err)),
         }
+    }
+
+    /// `shutdown(how)`: SHUT_WR ends this side's sending (the kernel sends FIN) while the
+    /// connection stays open for the peer's data; SHUT_RD ends reading; SHUT_RDWR both.
+    /// Unlike close(), the socket stays open.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let name = match how {
+            Shutdown::Read => "SHUT_RD",
+            Shutdown::Write => "SHUT_WR",
+            Shutdown::Both => "SHUT_RDWR",
+        };
+        let call = self.call(format_args!("shutdown({name})"));
+        let result = self.socket.shutdown(how);
+        if result.is_ok() && how != Shutdown::Read {
+            self.registry().update(self.id, |r| r.fin_sent = true);
+        }
+        self.finish(call, result)
     }
 
     /// `close()`. With SO_LINGER (1, 0) set, the kernel answers with RST instead of FIN.

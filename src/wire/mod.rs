@@ -16,13 +16,20 @@
 //! When a segment shows up relative to the syscalls is measured in `tests/wire.rs`: every
 //! segment a syscall sends, and every segment the peer's kernel sends at once in answer, is in
 //! the capture when that syscall returns; a delayed ACK only when its timer fires.
+//!
+//! In a lab run the engine puts them together: after each socket call it waits until the
+//! kernel shows that the call's traffic is over ([`settle`]), and the recorder's [`tap`] then
+//! adds the packets as `wire` lines right after the call's line.
 
 pub mod capture;
 pub mod decode;
 pub mod netns;
 pub mod notation;
+pub mod settle;
+pub mod tap;
 
 pub use capture::{Capture, Drained};
 pub use decode::{decode, DecodeError, Packet};
 pub use netns::{enter_private, Entered, Refused};
 pub use notation::{Naming, Notation, Numeric, Style, Wire};
+pub use tap::{Captured, Seen, What};

@@ -18,6 +18,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use socket2::{Domain, Socket, Type};
 
@@ -90,6 +91,15 @@ pub struct Refused {
     pub cause: Cause,
 }
 
+/// Set once this process is in a namespace [`enter`] made: only then is a capture on lo the
+/// lab's own traffic and nobody else's.
+static ENTERED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process entered its private network namespace.
+pub fn is_entered() -> bool {
+    ENTERED.load(Ordering::SeqCst)
+}
+
 /// Makes this process's private network namespace (see [`How::Auto`]) and brings its lo up.
 pub fn enter_private() -> Result<Entered, Refused> {
     enter(How::Auto)
@@ -111,6 +121,7 @@ pub fn enter(how: How) -> Result<Entered, Refused> {
         },
     };
     loopback_up().map_err(|err| ids.refused(Step::Loopback, &err))?;
+    ENTERED.store(true, Ordering::SeqCst);
     Ok(entered)
 }
 
