@@ -120,6 +120,9 @@ pub struct Event {
     pub section: Option<Text>,
     /// For a `wire` line: the packet's facts as JSON fields (protocol, ends, flags, numbers).
     pub wire: Option<serde_json::Value>,
+    /// The packets captured right after this event (`--wire`): `wire` lines with numbers of
+    /// their own, shown after this event's line and before its notes, which often explain them.
+    pub packets: Vec<Event>,
 }
 
 /// An exception that is not an OSError, as CPython prints it: `MemoryError` (no message),

@@ -124,32 +124,21 @@ impl Recorder {
     }
 
     /// Records one event; the previous one is now final and goes to the renderer. The tap's
-    /// lines follow it, so the notes a lab writes next come after them.
+    /// lines become the event's packets, numbered after it; the notes a lab writes next still
+    /// belong to the event.
     pub fn emit(&self, side: &str, kind: Kind, call: Text, outcome: Outcome) {
-        self.push(side, kind, call, outcome, None);
-        let Some(mut tap) = self.inner.tap.take() else {
-            return;
-        };
-        let lines = tap.lines();
-        self.inner.tap.set(Some(tap));
-        for (line, fields) in lines {
-            let outcome = Outcome::Returned(Text::same(""));
-            self.push("wire", Kind::Wire, line, outcome, Some(fields));
-        }
-    }
-
-    fn push(
-        &self,
-        side: &str,
-        kind: Kind,
-        call: Text,
-        outcome: Outcome,
-        wire: Option<serde_json::Value>,
-    ) {
         self.flush_pending();
+        let lines = match self.inner.tap.take() {
+            Some(mut tap) => {
+                let lines = tap.lines();
+                self.inner.tap.set(Some(tap));
+                lines
+            }
+            None => Vec::new(),
+        };
         let mut book = self.inner.book.borrow_mut();
         book.seq += 1;
-        let event = Event {
+        let mut event = Event {
             seq: book.seq,
             side: side.to_string(),
             kind,
@@ -157,8 +146,23 @@ impl Recorder {
             outcome,
             notes: std::mem::take(&mut book.next_notes),
             section: book.next_section.take(),
-            wire,
+            wire: None,
+            packets: Vec::new(),
         };
+        for (line, fields) in lines {
+            book.seq += 1;
+            event.packets.push(Event {
+                seq: book.seq,
+                side: "wire".to_string(),
+                kind: Kind::Wire,
+                call: line,
+                outcome: Outcome::Returned(Text::same("")),
+                notes: Vec::new(),
+                section: None,
+                wire: Some(fields),
+                packets: Vec::new(),
+            });
+        }
         book.pending = Some(event);
     }
 

@@ -78,9 +78,14 @@ fn run_under_address_limit(kib: u32, args: &str) -> (i32, String) {
 
 #[test]
 fn a_small_address_space_never_panics_or_aborts() {
-    // Lab 09 starts threads to read a command's output: it panicked under ulimit -v 8000.
-    assert!(starts_under_address_limit(8000));
-    run_under_address_limit(8000, "run 09");
+    // Lab 09 started threads to read a command's output: it panicked under ulimit -v 8000,
+    // just above the limit netlab then started under. That limit grows with the binary (a
+    // debug build maps more), so the test looks for it.
+    let tightest = (6000..=16000)
+        .step_by(250)
+        .find(|&kib| starts_under_address_limit(kib))
+        .expect("netlab starts under ulimit -v 16000");
+    run_under_address_limit(tightest, "run 09");
     // Lab 14 allocates 1 MiB twice: it aborted under ulimit -v 10000. From the smallest limit
     // netlab starts under up to what the lab needs, every run ends cleanly, and at least one
     // stops with the clear out-of-memory error.

@@ -31,6 +31,9 @@ const NOT_SNAPSHOTTED: &[(&str, &str)] = &[(
 /// Ok(None): passed; Ok(Some(reason)): skipped; Err(why): failed.
 type TestResult = Result<Option<String>, String>;
 
+/// A test of this file that is not a lab's snapshot.
+type Named = (&'static str, fn() -> TestResult);
+
 struct Test {
     name: String,
     run: Box<dyn Fn() -> TestResult + Send + Sync>,
@@ -340,7 +343,7 @@ fn tests() -> Vec<Test> {
             });
         }
     }
-    let named: [(&str, fn() -> TestResult); 7] = [
+    let named: [Named; 7] = [
         ("json_wire_events", json_wire_events),
         ("json_ports_have_stable_names", json_ports_have_stable_names),
         (

@@ -231,7 +231,15 @@ pub fn run(t: &Trace) -> LabResult {
     );
 
     t.section("Hang up and switch off", "挂断并关机");
+    let mark = t.wire_mark();
     caller.close();
+    if t.wire() {
+        t.expect_segments(mark, ("client", "server"), &[("R.", 0)], &[])?;
+        t.note(
+            "The client hangs up with the last reply still unread in its receive queue, so its kernel sends a reset (R.) instead of a FIN: the unread bytes are thrown away, and the server is told the hard way (lab 04 shows the same reset on purpose).",
+            "客户端挂断时，最后那条回复还没读，留在接收队列里，所以它的内核发出的是重置（R.）而不是 FIN：没读的字节被丢弃，服务端以这种生硬的方式得知（实验 04 是故意制造了同样的重置）。",
+        );
+    }
     conn.close();
     phone.close();
     Ok(())

@@ -64,6 +64,9 @@ impl<W: Write> Sink for JsonRenderer<W> {
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
         writeln!(self.out, "{}", event_json(&self.lab, event, self.lang))?;
+        for packet in &event.packets {
+            writeln!(self.out, "{}", event_json(&self.lab, packet, self.lang))?;
+        }
         self.out.flush()
     }
 

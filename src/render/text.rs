@@ -78,6 +78,10 @@ impl<W: Write> Sink for TextRenderer<W> {
             }
         };
         writeln!(self.out, "{:>3} {side}  {call}{result}", event.seq)?;
+        // The packets the event put on the wire come before the notes that explain them.
+        for packet in &event.packets {
+            self.event(packet)?;
+        }
         for note in &event.notes {
             for line in note.get(lang).lines() {
                 let line = self.paint(&format!("# {line}"), |s| s.dimmed());
