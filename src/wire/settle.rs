@@ -13,7 +13,8 @@
 //!   packets handled (with those dropped on the way) reach the packets transmitted
 //!   (`OutTransmits`), every answer sent on receipt is sent, hence captured.
 //! - No TCP socket waits for an acknowledgement: its retransmission timer runs while data, a
-//!   SYN or a FIN it sent is unacknowledged (sock_diag's `idiag_timer`). A delayed ACK (40 ms
+//!   SYN or a FIN it sent is unacknowledged (sock_diag's `idiag_timer`, the `tr` column of
+//!   /proc/net/tcp). A delayed ACK (40 ms
 //!   and more) is what ends that wait; so are the ACK of a FIN and the last ACK of a close.
 //!   A socket in SYN_SENT is left out: its SYN went out before connect() returned, and a SYN
 //!   the listener dropped (a full accept queue) is never answered.
@@ -55,10 +56,32 @@ fn is_quiet() -> io::Result<bool> {
     if !before.all_handled() {
         return Ok(false);
     }
-    let waiting = sockdiag::tcp_sockets(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, 0)?
-        .iter()
-        .any(|socket| socket.awaiting_ack && socket.state != SYN_SENT);
-    Ok(!waiting && IpCounters::read()? == before)
+    Ok(!tcp_awaits_ack()? && IpCounters::read()? == before)
+}
+
+/// Whether a TCP socket of the namespace, other than one in SYN_SENT, awaits an ACK. Asks
+/// sock_diag; where netlink is refused, the same table as /proc/net/tcp prints it (in this
+/// namespace it holds only the lab's sockets, so it is short).
+fn tcp_awaits_ack() -> io::Result<bool> {
+    match sockdiag::tcp_sockets(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, 0) {
+        Ok(sockets) => Ok(sockets
+            .iter()
+            .any(|socket| socket.awaiting_ack && socket.state != SYN_SENT)),
+        Err(_) => Ok(proc_net_tcp_awaits_ack(&std::fs::read_to_string(
+            "/proc/net/tcp",
+        )?)),
+    }
+}
+
+/// /proc/net/tcp: `sl local_address rem_address st tx_queue:rx_queue tr:tm->when ...`, the
+/// state and the timer in hex; timer 1 is the retransmission timer.
+fn proc_net_tcp_awaits_ack(table: &str) -> bool {
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let state = fields.get(3).and_then(|st| u8::from_str_radix(st, 16).ok());
+        let timer = fields.get(5).and_then(|tr| tr.split(':').next());
+        timer == Some("01") && state != Some(SYN_SENT)
+    })
 }
 
 /// The namespace's IP counters that tell whether every packet sent has been handled.
@@ -128,6 +151,22 @@ Icmp: 1 0
             })
         );
         assert!(IpCounters::parse(SNMP).unwrap().all_handled());
+    }
+
+    #[test]
+    fn proc_net_tcp_tells_a_socket_awaiting_an_ack_by_its_timer() {
+        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        let row = |st: &str, tr: &str| {
+            format!("   0: 0100007F:9C40 0100007F:1F90 {st} 00000000:00000000 {tr}:00000014 00000000     0        0 1 1 0 20 4 30 10 -1\n")
+        };
+        let table = |rows: &[String]| format!("{header}{}", rows.concat());
+        assert!(!proc_net_tcp_awaits_ack(&table(&[
+            row("01", "00"),
+            row("06", "03")
+        ])));
+        assert!(proc_net_tcp_awaits_ack(&table(&[row("04", "01")])));
+        // A SYN the listener dropped is never answered: not waited for.
+        assert!(!proc_net_tcp_awaits_ack(&table(&[row("02", "01")])));
     }
 
     #[test]
