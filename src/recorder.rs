@@ -242,3 +242,65 @@ impl Recorder {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps the events it is given.
+    struct Keep(Rc<RefCell<Vec<Event>>>);
+
+    impl Sink for Keep {
+        fn lab_start(&mut self, _id: &str, _title: &Text) -> io::Result<()> {
+            Ok(())
+        }
+        fn event(&mut self, event: &Event) -> io::Result<()> {
+            self.0.borrow_mut().push(event.clone());
+            Ok(())
+        }
+        fn lab_end(&mut self, _id: &str) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Has one line after the first event, none after the others.
+    struct OneLine(bool);
+
+    impl Tap for OneLine {
+        fn lines(&mut self) -> Vec<(Text, serde_json::Value)> {
+            if std::mem::replace(&mut self.0, false) {
+                vec![(
+                    Text::same("a > b: Flags [S]"),
+                    serde_json::json!({"flags": "S"}),
+                )]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
+    #[test]
+    fn a_taps_lines_are_the_events_packets_numbered_after_it_and_notes_stay_on_the_event() {
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let recorder = Recorder::new(TraceOptions::default(), Box::new(Keep(events.clone())));
+        recorder.set_tap(Box::new(OneLine(true)));
+        let returned = || Outcome::Returned(Text::same(""));
+        recorder.emit("client", Kind::Call, Text::same("connect()"), returned());
+        recorder.note(Text::same("the handshake"));
+        recorder.emit("kernel", Kind::Kernel, Text::same("state"), returned());
+        recorder.finish("lab").unwrap();
+        let events = events.borrow();
+        assert_eq!(events.len(), 2);
+        let (call, probe) = (&events[0], &events[1]);
+        assert_eq!(call.seq, 1);
+        assert_eq!(call.notes, [Text::same("the handshake")]);
+        assert_eq!(call.packets.len(), 1);
+        let packet = &call.packets[0];
+        assert_eq!(
+            (packet.seq, packet.kind, packet.side.as_str()),
+            (2, Kind::Wire, "wire")
+        );
+        assert_eq!(packet.wire, Some(serde_json::json!({"flags": "S"})));
+        assert_eq!((probe.seq, probe.packets.len()), (3, 0));
+    }
+}

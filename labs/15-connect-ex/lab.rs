@@ -53,6 +53,11 @@ pub fn run(t: &Trace) -> LabResult {
     );
     if t.wire() {
         t.expect_segments(mark, ("client", "server"), &[("S", 0)], &[("R.", 0)])?;
+        let seen = t.wire_since(mark);
+        t.expect(
+            seen.tcp_numbers("server", "client") == [("R.", 0, Some(1), 0)],
+            "the reset acknowledges the SYN with ack 1",
+        )?;
         t.note(
             "On the wire: the client's SYN, and the reset (R.) that answered it in place of a SYN-ACK. The reset acknowledges the SYN (ack 1) and says nobody takes calls on PORT.",
             "线上：客户端的 SYN，以及代替 SYN-ACK 回来的重置（R.）。这个重置确认了 SYN（ack 1），意思是 PORT 上没有人接电话。",
