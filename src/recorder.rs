@@ -46,8 +46,8 @@ impl Figure {
 }
 
 /// Lines that happened because of the event just recorded, added right after it: the packets
-/// the wire capture saw (`--wire`). The recorder asks after every event, and once more when
-/// the run ends.
+/// the wire capture saw (`--wire`). The recorder asks for them with every event it records,
+/// and tells the tap when the run ends.
 pub trait Tap {
     /// What to show now: each line's text and its facts as JSON fields.
     fn lines(&mut self) -> Vec<(Text, serde_json::Value)>;
