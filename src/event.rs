@@ -72,6 +72,8 @@ pub enum Kind {
     Kernel,
     /// A line of the lab's own: a summary it drew from the lines above, not a reading.
     Summary,
+    /// A packet the lab's sockets put on the wire, captured on lo (`--wire`).
+    Wire,
 }
 
 impl Kind {
@@ -80,6 +82,7 @@ impl Kind {
             Kind::Call => "call",
             Kind::Kernel => "kernel",
             Kind::Summary => "summary",
+            Kind::Wire => "wire",
         }
     }
 }
@@ -117,6 +120,9 @@ pub struct Event {
     pub section: Option<Text>,
     /// What the line says as data, in no language: for `--format json` and tests.
     pub facts: Facts,
+    /// The packets captured right after this event (`--wire`): `wire` lines with numbers of
+    /// their own, shown after this event's line and before its notes, which often explain them.
+    pub packets: Vec<Event>,
 }
 
 /// What an event says as data, in no language, for programs that read `--format json`. The
@@ -151,6 +157,8 @@ pub struct Facts {
     /// A finished process: return code (None when a signal ended it), stdout and stderr
     /// byte counts.
     pub process: Option<(Option<i32>, usize, usize)>,
+    /// For a `wire` line: the packet's facts as JSON fields (protocol, ends, flags, numbers).
+    pub wire: Option<serde_json::Value>,
 }
 
 /// A figure in the facts: a number, or the stable name that a figure differing between

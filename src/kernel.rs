@@ -326,13 +326,24 @@ impl Kernel {
     }
 
     /// `sock`'s TCP state (`TCP_INFO`), after in-flight FIN/RST from in-process peers arrived.
-    /// The line shows what the kernel says; anything but `expected` stops the lab.
+    /// `expected` is the state the lab's last step drives the socket to: the probe waits,
+    /// bounded, until the kernel shows it (a FIN this socket sent is acknowledged only when the
+    /// peer's delayed ACK goes out, say). The line shows what the kernel says; anything but
+    /// `expected` stops the lab.
     pub fn tcp_state(&self, sock: &Sock, expected: TcpState) -> Result<(), ProbeError> {
         self.recorder.begin();
         sock.settle();
-        let info = sys::tcp_info(sock.borrowed_fd())?;
-        let state = TcpState::from_kernel(info.state)
-            .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))?;
+        let read = || -> io::Result<TcpState> {
+            let info = sys::tcp_info(sock.borrowed_fd())?;
+            TcpState::from_kernel(info.state)
+                .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))
+        };
+        let mut state = read()?;
+        // No fd event says that a state changed (an ACK of our FIN, say): cheap bounded looks.
+        wait::until(&[], wait::EXPECTED, || {
+            state = read()?;
+            Ok(state == expected)
+        })?;
         self.record_expecting(
             (
                 Self::about(sock, phrases::TCP_STATE),

@@ -283,7 +283,8 @@ pub fn run_live(
     sink: Box<dyn Sink>,
     gate: Option<Box<dyn Gate>>,
 ) -> Result<Ended, RunError> {
-    let trace = Trace::new(lab.id, options, sink, gate);
+    let trace = Trace::new(lab.id, options, sink, gate)
+        .map_err(|err| RunError::Lab(lab.id, LabError::Call(err)))?;
     trace.start(&lab.title).map_err(RunError::Output)?;
     let outcome = recorder::until_stopped(|| (lab.run)(&trace));
     let stopped = match &outcome {
@@ -378,7 +379,14 @@ impl Sink for Keep {
 
 /// A lab's default output as a string: what snapshots hold and `verify` compares.
 pub fn render_to_string(lab: &'static Lab, lang: Lang, format: Format) -> Result<String, RunError> {
-    render(lab, TraceOptions { lang, raw: false }, format)
+    render(
+        lab,
+        TraceOptions {
+            lang,
+            ..TraceOptions::default()
+        },
+        format,
+    )
 }
 
 /// A lab's output with any options, as a string (plain text, never coloured).

@@ -38,6 +38,7 @@ pub mod sockdiag;
 pub mod syn_retries;
 mod sys;
 pub mod trace;
+pub mod wire;
 
 /// What a lab file needs.
 pub mod prelude {
@@ -47,6 +48,6 @@ pub mod prelude {
     pub use crate::program::Pack;
     pub use crate::recorder::Figure;
     pub use crate::sock::sendall::SendAll;
-    pub use crate::sock::{is_blocked, Addr, Sock};
-    pub use crate::trace::{LabError, LabResult, Trace};
+    pub use crate::sock::{is_blocked, Addr, Shutdown, Sock};
+    pub use crate::trace::{LabError, LabResult, Trace, WireMark};
 }

@@ -38,6 +38,9 @@ fn main() -> ExitCode {
             return clap_exit(err, lang);
         }
     }
+    if let Err(code) = cli::wire::enter_if_asked(&cli, lang) {
+        return code;
+    }
     // ---- Anything that needs a single-threaded process (the user and network namespaces
     // that `--wire` makes) must happen above this line: from here on netlab has threads. ----
     if let Err(err) = netlab::cleanup::install_signal_handlers() {
@@ -98,6 +101,7 @@ fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
             all,
             snapshots,
             file,
+            wire,
             ..
         } => match labs(lab.as_deref(), all, lang) {
             Ok(labs) => {
@@ -106,6 +110,7 @@ fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
                     lang,
                     snapshots: snapshots.as_deref(),
                     file: file.as_deref(),
+                    wire,
                 };
                 cli::verify::verify(&mut out, &request, &progress)
             }

@@ -71,6 +71,11 @@ impl Names {
         }
     }
 
+    /// The port's stable name, if it has one and names are shown (not under `--raw`).
+    pub fn port_name(&self, port: u16) -> Option<String> {
+        self.ports.get(&port).filter(|_| !self.raw).cloned()
+    }
+
     /// Registers a temporary directory under a stable name such as `TMP`.
     pub fn name_dir(&mut self, dir: &Path, name: &str) {
         self.dirs.push((dir.to_path_buf(), name.to_string()));

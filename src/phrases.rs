@@ -295,6 +295,34 @@ pub fn command_finished(code: &str, stdout: usize, stderr: usize) -> Text {
 }
 
 // ---------------------------------------------------------------------------------------
+// The wire (`--wire`): what the capture itself reports
+// ---------------------------------------------------------------------------------------
+
+/// The capture's buffer was full: some packets are missing from the lines around this one.
+pub fn wire_dropped(packets: u32) -> Text {
+    Text::new(
+        format!("(the capture lost {packets} packets here: its buffer was full)"),
+        format!("（抓包在这里丢了 {packets} 个包：它的缓冲区满了）"),
+    )
+}
+
+/// A captured packet that netlab could not decode.
+pub fn wire_undecodable(why: &str) -> Text {
+    Text::new(
+        format!("(a packet netlab could not decode: {why})"),
+        format!("（一个 netlab 无法解析的包：{why}）"),
+    )
+}
+
+/// Reading the capture failed.
+pub fn wire_unreadable(why: &str) -> Text {
+    Text::new(
+        format!("(the capture could not be read: {why})"),
+        format!("（无法读取抓包：{why}）"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
 // A live run (--step, --pace)
 // ---------------------------------------------------------------------------------------
 

@@ -29,6 +29,9 @@ pub struct TraceOptions {
     pub lang: Lang,
     /// Show real port numbers and paths instead of stable names.
     pub raw: bool,
+    /// Capture the lab's packets on lo and show them as `wire` lines (`--wire`: the process
+    /// must be in a private network namespace, see [`crate::wire`]).
+    pub wire: bool,
 }
 
 /// A figure that depends on the machine (how many bytes a non-blocking send took, a queue
@@ -47,6 +50,17 @@ impl Figure {
     pub fn name(self) -> &'static str {
         self.0
     }
+}
+
+/// Lines that happened because of the event just recorded, added right after it: the packets
+/// the wire capture saw (`--wire`). The recorder asks for them with every event it records,
+/// and tells the tap when the run ends.
+pub trait Tap {
+    /// What to show now: each line's text and its facts as JSON fields.
+    fn lines(&mut self) -> Vec<(Text, serde_json::Value)>;
+    /// The run is over: let whatever the lab's last steps started finish, so that nothing of
+    /// this run is left on the wire for the next one.
+    fn finish(&mut self) {}
 }
 
 /// Where a live run waits: before each recorded call or probe starts, with every event before
@@ -107,6 +121,8 @@ struct Inner {
     sink: Cell<Option<Box<dyn Sink>>>,
     /// Taken out while it waits, like the sink.
     gate: Cell<Option<Box<dyn Gate>>>,
+    /// Taken out while it works, like the sink.
+    tap: Cell<Option<Box<dyn Tap>>>,
     book: RefCell<Book>,
 }
 
@@ -143,6 +159,7 @@ impl Recorder {
                 options,
                 sink: Cell::new(Some(sink)),
                 gate: Cell::new(gate),
+                tap: Cell::new(None),
                 book: RefCell::new(Book::default()),
             }),
         }
@@ -211,16 +228,31 @@ impl Recorder {
         }
     }
 
-    /// Records one event; the previous one is now final and goes to the renderer.
+    /// Adds the lines `tap` has after every event (see [`Tap`]).
+    pub fn set_tap(&self, tap: Box<dyn Tap>) {
+        self.inner.tap.set(Some(tap));
+    }
+
+    /// Records one event; the previous one is now final and goes to the renderer. The tap's
+    /// lines become the event's packets, numbered after it; the notes a lab writes next still
+    /// belong to the event.
     pub fn emit(&self, side: &str, kind: Kind, call: Text, outcome: Outcome) {
         self.flush_pending();
+        let lines = match self.inner.tap.take() {
+            Some(mut tap) => {
+                let lines = tap.lines();
+                self.inner.tap.set(Some(tap));
+                lines
+            }
+            None => Vec::new(),
+        };
         let mut book = self.inner.book.borrow_mut();
         if book.stopped.is_some() {
             // Steps that run while a stop unwinds (a Drop that records) show nothing more.
             return;
         }
         book.seq += 1;
-        let event = Event {
+        let mut event = Event {
             seq: book.seq,
             side: side.to_string(),
             kind,
@@ -229,7 +261,25 @@ impl Recorder {
             notes: std::mem::take(&mut book.next_notes),
             section: book.next_section.take(),
             facts: Facts::default(),
+            packets: Vec::new(),
         };
+        for (line, fields) in lines {
+            book.seq += 1;
+            event.packets.push(Event {
+                seq: book.seq,
+                side: "wire".to_string(),
+                kind: Kind::Wire,
+                call: line,
+                outcome: Outcome::Returned(Text::same("")),
+                notes: Vec::new(),
+                section: None,
+                facts: Facts {
+                    wire: Some(fields),
+                    ..Facts::default()
+                },
+                packets: Vec::new(),
+            });
+        }
         book.pending = Some(event);
     }
 
@@ -286,6 +336,9 @@ impl Recorder {
     /// Sends the last event and how the run ended, and reports any output error (a closed
     /// pipe, say).
     pub fn finish(&self, end: &LabEnd) -> io::Result<()> {
+        if let Some(mut tap) = self.inner.tap.take() {
+            tap.finish();
+        }
         self.flush_pending();
         if let Some(err) = self.inner.book.borrow_mut().sink_error.take() {
             return Err(err);
@@ -317,5 +370,73 @@ impl Recorder {
         let result = write(sink.as_mut());
         self.inner.sink.set(Some(sink));
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps the events it is given.
+    struct Keep(Rc<RefCell<Vec<Event>>>);
+
+    impl Sink for Keep {
+        fn lab_start(&mut self, _id: &str, _title: &Text) -> io::Result<()> {
+            Ok(())
+        }
+        fn event(&mut self, event: &Event) -> io::Result<()> {
+            self.0.borrow_mut().push(event.clone());
+            Ok(())
+        }
+        fn lab_end(&mut self, _end: &LabEnd) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Has one line after the first event, none after the others.
+    struct OneLine(bool);
+
+    impl Tap for OneLine {
+        fn lines(&mut self) -> Vec<(Text, serde_json::Value)> {
+            if std::mem::replace(&mut self.0, false) {
+                vec![(
+                    Text::same("a > b: Flags [S]"),
+                    serde_json::json!({"flags": "S"}),
+                )]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
+    #[test]
+    fn a_taps_lines_are_the_events_packets_numbered_after_it_and_notes_stay_on_the_event() {
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let recorder = Recorder::new(TraceOptions::default(), Box::new(Keep(events.clone())));
+        recorder.set_tap(Box::new(OneLine(true)));
+        let returned = || Outcome::Returned(Text::same(""));
+        recorder.emit("client", Kind::Call, Text::same("connect()"), returned());
+        recorder.note(Text::same("the handshake"));
+        recorder.emit("kernel", Kind::Kernel, Text::same("state"), returned());
+        recorder
+            .finish(&LabEnd {
+                id: "lab",
+                stopped: None,
+                next: None,
+            })
+            .unwrap();
+        let events = events.borrow();
+        assert_eq!(events.len(), 2);
+        let (call, probe) = (&events[0], &events[1]);
+        assert_eq!(call.seq, 1);
+        assert_eq!(call.notes, [Text::same("the handshake")]);
+        assert_eq!(call.packets.len(), 1);
+        let packet = &call.packets[0];
+        assert_eq!(
+            (packet.seq, packet.kind, packet.side.as_str()),
+            (2, Kind::Wire, "wire")
+        );
+        assert_eq!(packet.facts.wire, Some(serde_json::json!({"flags": "S"})));
+        assert_eq!((probe.seq, probe.packets.len()), (3, 0));
     }
 }

@@ -23,10 +23,24 @@ pub fn stem(lab_id: &str, lang: Lang) -> String {
     }
 }
 
+/// The stem of a lab's snapshot with `--wire` (packets included): `07-sticky-packet.wire`,
+/// `07-sticky-packet.wire.zh`.
+pub fn wire_stem(lab_id: &str, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("{lab_id}.wire"),
+        Lang::Zh => format!("{lab_id}.wire.zh"),
+    }
+}
+
 /// The body of a published snapshot built into this binary (what `netlab run` prints),
 /// without insta's header.
 pub fn published(lab_id: &str, lang: Lang) -> Option<String> {
-    built_in(&stem(lab_id, lang)).map(body)
+    published_stem(&stem(lab_id, lang))
+}
+
+/// The body of the built-in snapshot with this stem, without insta's header.
+pub fn published_stem(wanted: &str) -> Option<String> {
+    built_in(wanted).map(body)
 }
 
 /// The whole .snap file built into this binary, header included.

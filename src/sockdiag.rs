@@ -26,7 +26,7 @@ use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags, Timer};
 use netlink_packet_sock_diag::SockDiagMessage;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -47,6 +47,9 @@ pub struct TcpSocket {
     pub local: SocketAddr,
     pub remote: SocketAddr,
     pub state: u8,
+    /// The retransmission timer runs: something this socket sent (data, SYN, FIN) is not
+    /// acknowledged yet (`idiag_timer` 1, as `ss -to` shows `timer:(on,...)`).
+    pub awaiting_ack: bool,
 }
 
 /// The kernel answers in microseconds; this bound only keeps a kernel that never answers from
@@ -62,7 +65,8 @@ const SEQUENCE: u32 = 1;
 
 /// The TCP sockets, in every state, whose local port is `local_port` and whose remote port is
 /// `remote_port`, in the address family of `family` (IPv4 or IPv6), as the kernel's table holds
-/// them right now. Addresses are not filtered: the caller compares them.
+/// them right now; a port 0 matches every port. Addresses are not filtered: the caller compares
+/// them.
 pub fn tcp_sockets(
     family: IpAddr,
     local_port: u16,
@@ -163,6 +167,7 @@ fn decode(mut datagram: &[u8], found: &mut Vec<TcpSocket>) -> io::Result<Answer>
                     local: SocketAddr::new(id.source_address, id.source_port),
                     remote: SocketAddr::new(id.destination_address, id.destination_port),
                     state: response.header.state,
+                    awaiting_ack: matches!(response.header.timer, Some(Timer::Retransmit(..))),
                 });
             }
             // A dump that failed in the kernel (no TCP handler, say) ends with its errno here.

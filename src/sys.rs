@@ -285,6 +285,132 @@ pub fn strftime(format: &std::ffi::CStr, time: i64, utc: bool) -> io::Result<Vec
     }
 }
 
+// ---- The wire (`crate::wire`): namespaces, the loopback interface, the packet socket. ----
+
+/// `unshare(2)` with `flags` (CLONE_NEWNET, CLONE_NEWUSER ...), for the calling thread.
+pub fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: unshare takes no pointers. The flags callers pass (CLONE_NEWUSER, CLONE_NEWNET)
+    // change only which namespaces this thread belongs to; none of them (unlike CLONE_FILES)
+    // invalidates memory or file descriptors that Rust code holds.
+    let rc = unsafe { libc::unshare(flags) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The real user id, real group id and effective user id of this process.
+pub fn process_ids() -> (u32, u32, u32) {
+    // SAFETY: getuid, getgid and geteuid take no arguments and cannot fail.
+    unsafe { (libc::getuid(), libc::getgid(), libc::geteuid()) }
+}
+
+/// An `ifreq` naming `name` (shorter than IFNAMSIZ, no NUL inside), the rest zeroed.
+fn ifreq_named(name: &str) -> io::Result<libc::ifreq> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{name:?} is not an interface name"),
+        ));
+    }
+    // SAFETY: ifreq is plain data (a name array and a union of integers, sockaddrs and a
+    // pointer): all-zero is a valid value of each member.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(bytes) {
+        *slot = *byte as libc::c_char;
+    }
+    Ok(request)
+}
+
+fn ioctl_ifreq(
+    fd: BorrowedFd<'_>,
+    request: libc::Ioctl,
+    ifreq: &mut libc::ifreq,
+) -> io::Result<()> {
+    // SAFETY: `fd` is an open socket owned by the caller; the SIOC[GS]IF* requests used here
+    // read and write only the `struct ifreq` we pass, which is live and properly aligned.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request, ifreq as *mut libc::ifreq) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets IFF_UP on interface `name` (`ip link set NAME up`), keeping its other flags, through
+/// any socket `fd` of the network namespace the interface lives in.
+pub fn set_interface_up(fd: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+    let mut request = ifreq_named(name)?;
+    ioctl_ifreq(fd, libc::SIOCGIFFLAGS as libc::Ioctl, &mut request)?;
+    // SAFETY: SIOCGIFFLAGS has just filled the union's `ifru_flags` member.
+    let flags = unsafe { request.ifr_ifru.ifru_flags };
+    request.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    ioctl_ifreq(fd, libc::SIOCSIFFLAGS as libc::Ioctl, &mut request)
+}
+
+/// The index of interface `name` in the network namespace of socket `fd` (SIOCGIFINDEX).
+pub fn interface_index(fd: BorrowedFd<'_>, name: &str) -> io::Result<i32> {
+    let mut request = ifreq_named(name)?;
+    ioctl_ifreq(fd, libc::SIOCGIFINDEX as libc::Ioctl, &mut request)?;
+    // SAFETY: SIOCGIFINDEX has just filled the union's `ifru_ifindex` member.
+    Ok(unsafe { request.ifr_ifru.ifru_ifindex })
+}
+
+/// Binds the AF_PACKET socket `fd` to interface `ifindex` and to link-layer protocol
+/// `protocol` (host order, e.g. ETH_P_ALL): from then on it receives that interface's frames.
+pub fn bind_packet_socket(fd: BorrowedFd<'_>, ifindex: i32, protocol: u16) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is plain integers and a byte array: all-zero is valid.
+    let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    address.sll_family = libc::AF_PACKET as libc::c_ushort;
+    address.sll_protocol = protocol.to_be();
+    address.sll_ifindex = ifindex;
+    // SAFETY: we pass a live sockaddr_ll and its exact size; bind only reads it.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            &address as *const libc::sockaddr_ll as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `struct tpacket_stats` (linux/if_packet.h).
+#[repr(C)]
+#[derive(Default)]
+struct TpacketStats {
+    packets: libc::c_uint,
+    drops: libc::c_uint,
+}
+
+/// `PACKET_STATISTICS` (linux/if_packet.h).
+const PACKET_STATISTICS: libc::c_int = 6;
+
+/// Packets an AF_PACKET socket dropped (its receive buffer was full) since the previous call:
+/// the kernel resets its counters on every read.
+pub fn packet_drops(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut stats = TpacketStats::default();
+    let mut len = std::mem::size_of::<TpacketStats>() as libc::socklen_t;
+    // SAFETY: `stats` is a live repr(C) tpacket_stats of `len` bytes; the kernel writes at
+    // most `len` bytes into it. `fd` is an open AF_PACKET socket owned by the caller.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            PACKET_STATISTICS,
+            &mut stats as *mut TpacketStats as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(stats.drops)
+}
+
 /// netlab's allocator: the system's, except for what happens when it refuses.
 ///
 /// Rust aborts the process (SIGABRT, "memory allocation of N bytes failed") when an ordinary

@@ -15,6 +15,7 @@ use crate::recorder::{Gate, Recorder};
 use crate::render::{LabEnd, Sink};
 use crate::sock::registry::Registry;
 use crate::sock::Side;
+use crate::wire::tap::{Seen, WireLog, WireTap};
 
 /// Why a lab stopped early (the trace up to that point is still printed).
 #[derive(Debug, thiserror::Error)]
@@ -61,20 +62,114 @@ pub struct Trace {
     lab: &'static str,
     recorder: Recorder,
     registry: Registry,
+    /// The packets captured so far, with `--wire`.
+    wire: Option<WireLog>,
 }
 
+/// A point in a run's capture (see [`Trace::wire_mark`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireMark(usize);
+
 impl Trace {
+    /// With `options.wire`, also opens the capture whose packets follow each event as `wire`
+    /// lines; that fails outside the namespace netlab makes for `--wire`.
     pub(crate) fn new(
         lab: &'static str,
         options: TraceOptions,
         sink: Box<dyn Sink>,
         gate: Option<Box<dyn Gate>>,
-    ) -> Trace {
-        Trace {
+    ) -> io::Result<Trace> {
+        let recorder = Recorder::gated(options, sink, gate);
+        let registry = Registry::new(options.raw);
+        let wire = if options.wire {
+            let log = WireLog::default();
+            let tap = WireTap::open(registry.clone(), log.clone())?;
+            recorder.set_tap(Box::new(tap));
+            Some(log)
+        } else {
+            None
+        };
+        Ok(Trace {
             lab,
-            recorder: Recorder::gated(options, sink, gate),
-            registry: Registry::new(options.raw),
+            recorder,
+            registry,
+            wire,
+        })
+    }
+
+    /// Whether this run shows the wire (`--wire`). A note that speaks of segments is written
+    /// only then, and only after checking ([`Trace::wire_since`]) that the capture showed them.
+    pub fn wire(&self) -> bool {
+        self.wire.is_some()
+    }
+
+    /// The capture's current point: [`Trace::wire_since`] gives what came after it.
+    pub fn wire_mark(&self) -> WireMark {
+        WireMark(self.wire.as_ref().map_or(0, WireLog::mark))
+    }
+
+    /// The packets the trace showed as `wire` lines since `mark` (none without `--wire`), for
+    /// the lab to check what its notes are about to say:
+    ///
+    /// ```ignore
+    /// let mark = t.wire_mark();
+    /// client.send(b"")?;
+    /// if t.wire() {
+    ///     t.expect(t.wire_since(mark).is_empty(), "send(b'') puts nothing on the wire")?;
+    ///     t.note("No wire line follows send(b''): ...", "...");
+    /// }
+    /// ```
+    pub fn wire_since(&self, mark: WireMark) -> Seen {
+        self.wire
+            .as_ref()
+            .map_or_else(Seen::default, |log| log.since(mark.0))
+    }
+
+    /// With `--wire`, stops the lab unless the packets since `mark` were exactly these TCP
+    /// segments, (flags, data length) in order, from `a` to `b` and from `b` to `a`, and
+    /// nothing else; without `--wire` there is nothing to check. A note about those segments
+    /// comes after this check.
+    pub fn expect_segments(
+        &self,
+        mark: WireMark,
+        (a, b): (&str, &str),
+        a_to_b: &[(&str, u16)],
+        b_to_a: &[(&str, u16)],
+    ) -> LabResult {
+        if !self.wire() {
+            return Ok(());
         }
+        let seen = self.wire_since(mark);
+        let expected = a_to_b.len() + b_to_a.len();
+        if seen.tcp(a, b) == a_to_b && seen.tcp(b, a) == b_to_a && seen.0.len() == expected {
+            return Ok(());
+        }
+        let show = |segments: &[(&str, u16)]| -> String {
+            let shown: Vec<String> = segments
+                .iter()
+                .map(|(flags, len)| format!("[{flags}] length {len}"))
+                .collect();
+            if shown.is_empty() {
+                "nothing".to_string()
+            } else {
+                shown.join(", ")
+            }
+        };
+        let captured: Vec<String> = seen
+            .0
+            .iter()
+            .map(|c| format!("{} > {}: {:?}", c.from, c.to, c.what))
+            .collect();
+        Err(LabError::Unexpected(format!(
+            "on the wire the lab expects {a} > {b}: {}, and {b} > {a}: {}; the capture shows {}",
+            show(a_to_b),
+            show(b_to_a),
+            if captured.is_empty() {
+                "no packet".to_string()
+            } else {
+                captured.join("; ")
+            }
+        )))
     }
 
     /// A program taking part: `server`, `client`, `client-2` ...

@@ -11,6 +11,7 @@ fn events(id: &str, raw: bool) -> Vec<Value> {
     let options = TraceOptions {
         lang: Lang::En,
         raw,
+        ..TraceOptions::default()
     };
     lab::json_events(lab::find(id).unwrap(), options).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -32,6 +32,8 @@ fn proc_net_tcp(local_port: u16, remote_port: u16) -> Vec<TcpSocket> {
                 local: endpoint(fields[1]),
                 remote: endpoint(fields[2]),
                 state: u8::from_str_radix(fields[3], 16).unwrap(),
+                // `tr:when`: timer 1 is the retransmission timer.
+                awaiting_ack: fields[5].split(':').next() == Some("01"),
             }
         })
         .filter(|s| s.local.port() == local_port && s.remote.port() == remote_port)
@@ -97,7 +99,8 @@ fn sock_diag_shows_a_time_wait_connection_as_proc_net_tcp_does() {
         [TcpSocket {
             local: client_end,
             remote: server_end,
-            state: TIME_WAIT
+            state: TIME_WAIT,
+            awaiting_ack: false,
         }]
     );
     // The server's end closed second and is gone: both sources agree it is not there.
@@ -122,7 +125,8 @@ fn sock_diag_shows_both_ends_of_an_open_connection_as_proc_net_tcp_does() {
             [TcpSocket {
                 local,
                 remote,
-                state: ESTABLISHED
+                state: ESTABLISHED,
+                awaiting_ack: false,
             }]
         );
     }

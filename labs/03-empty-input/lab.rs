@@ -34,7 +34,9 @@ pub fn run(t: &Trace) -> LabResult {
     );
 
     t.section("The user types hello", "用户输入 hello");
+    let mark = t.wire_mark();
     dialer.send(b"hello")?;
+    t.expect_segments(mark, ("client", "server"), &[("P.", 5)], &[(".", 0)])?;
     let data = conn.recv(1024)?;
     conn.send(&data.to_ascii_uppercase())?;
     dialer.recv(1024)?;
@@ -53,6 +55,7 @@ pub fn run(t: &Trace) -> LabResult {
         "The user presses Enter on an empty line",
         "用户直接按了回车（空行）",
     );
+    let mark = t.wire_mark();
     let sent = dialer.send(b"")?;
     t.expect(sent == 0, "send(b'') returns 0")?;
     t.note(
@@ -61,6 +64,13 @@ pub fn run(t: &Trace) -> LabResult {
         "strip() 把空行（或全是空格的一行）变成了 ''，于是客户端发送 b''。\
          send() 返回 0：本来就没有字节可交给内核。程序得不到任何出错的提示。",
     );
+    if t.wire() {
+        t.expect_segments(mark, ("client", "server"), &[], &[])?;
+        t.note(
+            "No wire line follows send(b''): not a segment, not even an empty one. The send(b'hello') above put a 5-byte data segment on the wire; this one put nothing there.",
+            "send(b'') 下面没有任何 wire 行：没有报文，连空报文也没有。上面的 send(b'hello') 在线上发出了一个 5 字节的数据报文，这一次什么也没有。",
+        );
+    }
     let after = kernel.bytes_sent(&dialer)?;
     t.expect(after == before, "send(b'') put no data on the wire")?;
     t.note(

@@ -50,6 +50,7 @@ pub fn run(t: &Trace) -> LabResult {
         "Linux: the client program ends, and its kernel sends FIN",
         "Linux：客户端程序结束，它的内核发出 FIN",
     );
+    let mark = t.wire_mark();
     client.close();
     t.note(
         "Whether the client calls close(), returns, or is killed with Ctrl-C, on Linux its kernel \
@@ -57,6 +58,13 @@ pub fn run(t: &Trace) -> LabResult {
         "无论客户端是调用 close()、正常退出，还是被 Ctrl-C 杀掉，Linux 内核都会用 FIN 礼貌地关闭连接\
          （只有当接收队列里还有没读的数据时才会改发 RST）。",
     );
+    if t.wire() {
+        t.expect_segments(mark, ("client", "server"), &[("F.", 0)], &[(".", 0)])?;
+        t.note(
+            "On the wire: the client's FIN (F.), and the server's kernel's ACK of it. A FIN closes only the client's direction; the connection lives on until the server closes too.",
+            "线上：客户端的 FIN（F.），以及服务端内核对它的确认。FIN 只关闭客户端发送的那个方向；在服务端也关闭之前，这条连接还在。",
+        );
+    }
     kernel.tcp_state(&conn, TcpState::CloseWait)?;
     t.note(
         "The server's end got the FIN: CLOSE_WAIT, the kernel waits for the server program to close.",
@@ -128,11 +136,19 @@ pub fn run(t: &Trace) -> LabResult {
          它的连接通常会被重置（RST），而不是正常关闭（FIN）。在 Linux 上，打开 SO_LINGER 并把\
          等待时间设为 0 秒，close() 就会发 RST：netlab 就用这个办法在这里发出同样的报文。",
     );
+    let mark = t.wire_mark();
     client2.close();
     t.note(
         "RST: \"this connection is gone\", with no goodbye.",
         "RST 的意思是“这条连接没了”，连声再见都没有。",
     );
+    if t.wire() {
+        t.expect_segments(mark, ("client-2", "server"), &[("R.", 0)], &[])?;
+        t.note(
+            "On the wire: one segment with R (reset), and nothing comes back. The FIN above was acknowledged and left the server's end in CLOSE_WAIT; a reset is never acknowledged, and it ends the connection at both ends at once.",
+            "线上：一个带 R（重置）标志的报文，而且没有任何回应。上面的 FIN 得到了确认，服务端那一头进入 CLOSE_WAIT；重置从来不会被确认，它让连接的两端同时结束。",
+        );
+    }
     kernel.tcp_state(&conn, TcpState::Close)?;
     t.note(
         "The reset removed the server's end at once: no CLOSE_WAIT this time, the socket is CLOSE.",

@@ -60,6 +60,7 @@ pub fn run(t: &Trace) -> LabResult {
     let mut clients = Vec::new();
     for i in 1..=CLIENTS {
         let client = t.side(&format!("client-{i}")).tcp("phone")?;
+        let mark = t.wire_mark();
         let connected = match client.connect(&number) {
             Ok(()) => true,
             Err(err) if is_blocked(&err) => false,
@@ -93,6 +94,18 @@ pub fn run(t: &Trace) -> LabResult {
                 ),
             ),
             _ => {}
+        }
+        let me = format!("client-{i}");
+        if connected {
+            t.expect_segments(mark, (&me, "server"), &[("S", 0), (".", 0)], &[("S.", 0)])?;
+        } else if t.wire() {
+            t.expect_segments(mark, (&me, "server"), &[("S", 0)], &[])?;
+            if clients.iter().all(|(_, c)| *c) {
+                t.note(
+                    format!("On the wire: client-{i}'s SYN, and nothing in answer, neither a SYN-ACK nor a reset. The clients before it each got a SYN-ACK at once."),
+                    format!("线上：client-{i} 的 SYN，没有任何回应，既没有 SYN-ACK，也没有重置。它前面的每个客户端都立刻收到了 SYN-ACK。"),
+                );
+            }
         }
         clients.push((client, connected));
     }

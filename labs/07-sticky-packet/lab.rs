@@ -31,6 +31,7 @@ pub fn run(t: &Trace) -> LabResult {
     let caller = t.side("client").tcp("phone")?;
     caller.connect(&number)?;
     let (conn, _) = phone.accept("conn")?;
+    let mark = t.wire_mark();
     caller.send(b"hello")?;
     caller.send(b"world")?;
     t.note(
@@ -39,12 +40,25 @@ pub fn run(t: &Trace) -> LabResult {
         "服务端还没读，客户端就连发了两次，每次 5 字节。每次 send() 只是往同一条字节流末尾追加字节；\
          线路上没有任何标记说明 'hello' 在哪里结束。",
     );
+    if t.wire() {
+        t.expect_segments(
+            mark,
+            ("client", "server"),
+            &[("P.", 5), ("P.", 5)],
+            &[(".", 0), (".", 0)],
+        )?;
+        t.note(
+            "Here each send() did travel as a segment of its own, 5 bytes each (the wire lines above). But segments are not messages either: the server's kernel appends the data of every segment to one receive queue and keeps no mark of where a segment ended. And a send() is not always one segment: the kernel may split a long one, or put small ones together while it waits for an ACK.",
+            "这里每次 send() 确实各自成了一个报文，各 5 字节（见上面的 wire 行）。可报文也不是消息：服务端内核把每个报文的数据都追加到同一个接收队列里，并不记录一个报文在哪里结束。而且一次 send() 也不一定就是一个报文：内核可能把长的拆开，也可能在等 ACK 时把几个小的合在一起发。",
+        );
+    }
     let queued = kernel.recv_queue(&conn)?;
     t.expect(queued == 10, "both sends wait in one receive queue")?;
     t.note(
         "The kernel holds 10 bytes for the server: a count of bytes, not a list of two messages.",
         "内核替服务端存着 10 个字节：它记的是字节数，不是“两条消息”。",
     );
+    let mark = t.wire_mark();
     let data = conn.recv(1024)?;
     t.expect(data == b"helloworld", "one recv returns both sends")?;
     t.note(
@@ -53,6 +67,13 @@ pub fn run(t: &Trace) -> LabResult {
         "一次 recv(1024) 把 10 个字节全拿走了：两条消息粘在了一起。服务端光看这些字节，\
          分不清客户端是发了一次 'helloworld'，还是分别发了 'hello' 和 'world'。",
     );
+    if t.wire() {
+        t.expect_segments(mark, ("server", "client"), &[], &[])?;
+        t.note(
+            "Two segments went in, one recv() of 10 bytes came out, and nothing went on the wire for the read itself.",
+            "进去的是两个报文，出来的是一次 10 字节的 recv()，而读取本身并没有在线上发出任何东西。",
+        );
+    }
     caller.close();
     conn.close();
 
@@ -210,7 +231,15 @@ pub fn run(t: &Trace) -> LabResult {
     );
 
     t.section("Hang up and switch off", "挂断并关机");
+    let mark = t.wire_mark();
     caller.close();
+    if t.wire() {
+        t.expect_segments(mark, ("client", "server"), &[("R.", 0)], &[])?;
+        t.note(
+            "The client hangs up with the last reply still unread in its receive queue, so its kernel sends a reset (R.) instead of a FIN: the unread bytes are thrown away, and the server is told the hard way (lab 04 shows the same reset on purpose).",
+            "客户端挂断时，最后那条回复还没读，留在接收队列里，所以它的内核发出的是重置（R.）而不是 FIN：没读的字节被丢弃，服务端以这种生硬的方式得知（实验 04 是故意制造了同样的重置）。",
+        );
+    }
     conn.close();
     phone.close();
     Ok(())

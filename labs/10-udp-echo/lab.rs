@@ -56,6 +56,7 @@ pub fn run(t: &Trace) -> LabResult {
         "SOCK_DGRAM 表示 UDP 套接字。它不需要 connect()，创建好就能发送。",
     );
     let early = b"anyone there?";
+    let mark = t.wire_mark();
     let sent = sock.sendto(early, &number)?;
     t.expect(sent == early.len(), "sendto took the whole early datagram")?;
     t.note(
@@ -65,6 +66,19 @@ pub fn run(t: &Trace) -> LabResult {
         "sendto 返回了：内核收下数据报并立即发往 PORT。UDP 没有握手，发送前不会检查那里有没有人绑定，\
          所以客户端没有收到任何错误。（TCP 客户端如果比服务端先启动，会在 connect() 时报错。）",
     );
+    if t.wire() {
+        let seen = t.wire_since(mark);
+        t.expect(
+            seen.udp_from("client") == [(13, 21)]
+                && seen.port_unreachable("client") == 1
+                && seen.len() == 2,
+            "the early datagram went out and an ICMP port unreachable answered it",
+        )?;
+        t.note(
+            "On the wire: the datagram went out, and the kernel answered it with an ICMP \"port unreachable\" message, since no socket was bound to PORT. That message did come back to the client's machine, but this unconnected socket is never told about it.",
+            "线上：数据报发出去了，而内核因为没有套接字绑定 PORT，回了一条 ICMP“端口不可达”消息。这条消息确实回到了客户端所在的机器，但这个未连接的套接字永远不会得知。",
+        );
+    }
 
     t.section(
         "The server starts: the early datagram is not waiting for it",
@@ -170,7 +184,21 @@ pub fn run(t: &Trace) -> LabResult {
         "对 UDP 套接字调用 connect() 不会发送任何东西。它只是固定了目的地址，之后 send() 和 recv() \
          不用再写地址；从此内核也会把出错信息报告给这个套接字。",
     );
+    let mark = t.wire_mark();
     checker.send(late)?;
+    if t.wire() {
+        let seen = t.wire_since(mark);
+        t.expect(
+            seen.udp_from("client-2") == [(12, 20)]
+                && seen.port_unreachable("client-2") == 1
+                && seen.len() == 2,
+            "the datagram went out and an ICMP port unreachable answered it",
+        )?;
+        t.note(
+            "On the wire: the datagram, and the ICMP \"port unreachable\" that answered it, as before. This time the socket is connected to that address, so its kernel keeps the message as the socket's pending error.",
+            "线上：数据报，以及回应它的 ICMP“端口不可达”，和前面一样。这一次套接字连接的正是那个地址，所以内核把这条消息记成了这个套接字待报告的错误。",
+        );
+    }
     let refused = match checker.recv(1024) {
         Err(err) => err.kind() == std::io::ErrorKind::ConnectionRefused,
         Ok(_) => false,

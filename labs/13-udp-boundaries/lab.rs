@@ -55,6 +55,7 @@ pub fn run(t: &Trace) -> LabResult {
     t.expect(data == second, "the second recvfrom returns the second datagram")?;
 
     t.section("An empty datagram is real", "空数据报是真实存在的");
+    let mark = t.wire_mark();
     client.sendto(b"", &number)?;
     t.note(
         "sendto(b'') sends a datagram with no data: only the 8-byte UDP header, whose length field \
@@ -62,6 +63,17 @@ pub fn run(t: &Trace) -> LabResult {
         "sendto(b'') 发出一个没有数据的数据报：只有 8 字节的 UDP 报头，报头里的长度字段写的是 8，\
          因为这个长度把报头自己的 8 个字节也算在内。",
     );
+    if t.wire() {
+        let seen = t.wire_since(mark);
+        t.expect(
+            seen.udp("client", "server") == [(0, 8)] && seen.len() == 1,
+            "one UDP datagram with 0 bytes of data and length field 8 on the wire",
+        )?;
+        t.note(
+            "The wire line shows it: a datagram with 0 bytes of data and the length field 8, the header alone. An empty TCP send() puts nothing on the wire (lab 03); an empty sendto() puts a whole datagram there.",
+            "wire 行正好显示了这一点：一个数据长度为 0、长度字段为 8 的数据报，只有报头。TCP 的空 send() 在线上什么也不发（实验 03）；UDP 的空 sendto() 却会发出一个完整的数据报。",
+        );
+    }
     let (data, from) = server.recvfrom(1024)?;
     t.expect(data.is_empty(), "the empty datagram arrived empty")?;
     t.expect(

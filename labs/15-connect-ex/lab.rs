@@ -37,6 +37,7 @@ pub fn run(t: &Trace) -> LabResult {
 
     t.section("connect() raises an exception", "connect() 抛出异常");
     let dialer = client.tcp("phone")?;
+    let mark = t.wire_mark();
     let refused = dialer.connect(&number);
     let errno = refused.as_ref().err().and_then(|e| e.raw_os_error());
     t.expect(
@@ -50,6 +51,18 @@ pub fn run(t: &Trace) -> LabResult {
         "客户端的 SYN 到达了服务端的内核，内核发现 PORT 上没有监听者，立刻回了一个 RST。\
          connect() 把这个 RST 变成 ConnectionRefusedError（errno ECONNREFUSED）；程序若不捕获它，就会在这里带着报错退出。",
     );
+    if t.wire() {
+        t.expect_segments(mark, ("client", "server"), &[("S", 0)], &[("R.", 0)])?;
+        let seen = t.wire_since(mark);
+        t.expect(
+            seen.tcp_numbers("server", "client") == [("R.", 0, Some(1), 0)],
+            "the reset acknowledges the SYN with ack 1",
+        )?;
+        t.note(
+            "On the wire: the client's SYN, and the reset (R.) that answered it in place of a SYN-ACK. The reset acknowledges the SYN (ack 1) and says nobody takes calls on PORT.",
+            "线上：客户端的 SYN，以及代替 SYN-ACK 回来的重置（R.）。这个重置确认了 SYN（ack 1），意思是 PORT 上没有人接电话。",
+        );
+    }
     kernel.tcp_state(&dialer, TcpState::Close)?;
     t.note(
         "The client's socket is back in CLOSE: the call never got connected.",
@@ -62,6 +75,7 @@ pub fn run(t: &Trace) -> LabResult {
         "connect_ex() 改为返回错误码",
     );
     let dialer = client.tcp("phone")?;
+    let mark = t.wire_mark();
     let code = dialer.connect_ex(&number)?;
     t.expect(
         code == libc::ECONNREFUSED && code == 111,
@@ -77,7 +91,14 @@ pub fn run(t: &Trace) -> LabResult {
          Windows 上是 10061（WSAECONNREFUSED），macOS 上是 61，\
          所以应当和 errno.ECONNREFUSED 比较，而不是写死 111。",
     );
-    let sent = dialer.send(b"hello");
+    if t.wire() {
+        t.expect_segments(mark, ("client", "server"), &[("S", 0)], &[("R.", 0)])?;
+        t.note(
+            "The same two segments as for connect(): the difference between connect() and connect_ex() is only in how Python reports the reset.",
+            "和 connect() 时一模一样的两个报文：connect() 与 connect_ex() 的区别只在于 Python 怎样报告这个重置。",
+        );
+    }
+    let mark = t.wire_mark();    let sent = dialer.send(b"hello");
     t.expect(
         sent.as_ref().err().and_then(|e| e.raw_os_error()) == Some(libc::EPIPE),
         "send() on a socket whose connect failed raises EPIPE",
@@ -90,6 +111,13 @@ pub fn run(t: &Trace) -> LabResult {
          让人摸不着头脑的 BrokenPipeError（EPIPE），因为根本没有可以发送的连接。用 connect_ex() 就要检查返回值：\
          `if phone.connect_ex(addr) != 0: ...`。",
     );
+    if t.wire() {
+        t.expect_segments(mark, ("client", "server"), &[], &[])?;
+        t.note(
+            "And send() put nothing on the wire: the kernel refused it before any segment could leave.",
+            "而 send() 在线上什么也没发出：内核在任何报文发出之前就拒绝了它。",
+        );
+    }
     dialer.close();
 
     t.section(

@@ -88,6 +88,9 @@ pub enum Command {
         /// Refused with a reason, like --step
         #[arg(long, hide = true, value_name = "MS")]
         pace: Option<u64>,
+        /// Compare the trace with the packets on the wire (snapshots/NN-name.wire.snap)
+        #[arg(long)]
+        wire: bool,
     },
     /// Print a shell completion script
     Completions {
@@ -125,6 +128,21 @@ pub struct RunArgs {
     /// When to colour the text output
     #[arg(long, value_enum)]
     pub color: Option<ColorWhen>,
+    /// Also show the packets on the wire (in a private network namespace; needs unprivileged
+    /// user namespaces, or root)
+    #[arg(long)]
+    pub wire: bool,
+}
+
+impl Command {
+    /// Whether the command asked for `--wire`, which must be set up before anything else.
+    pub fn wants_wire(&self) -> bool {
+        match self {
+            Command::Run(args) => args.wire,
+            Command::Verify { wire, .. } => *wire,
+            Command::List | Command::Show { .. } | Command::Completions { .. } => false,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -13,6 +13,7 @@ pub mod progress;
 pub mod run;
 pub mod usage;
 pub mod verify;
+pub mod wire;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -64,6 +64,7 @@ impl Show {
             options: TraceOptions {
                 lang,
                 raw: args.raw || before.raw,
+                wire: args.wire,
             },
             format,
             color,

@@ -15,6 +15,7 @@ use netlab::event::Lang;
 use netlab::lab::{self, Format, Lab};
 use netlab::phrases::{self, Message};
 use netlab::snapshot::{self, Cause, Change, Evidence, Hunk, Published, Source};
+use netlab::trace::TraceOptions;
 
 use super::args::ColorWhen;
 use super::progress::Progress;
@@ -29,6 +30,8 @@ pub struct Request<'a> {
     pub snapshots: Option<&'a Path>,
     /// `--file FILE`: a saved output instead of a run.
     pub file: Option<&'a Path>,
+    /// `--wire`: run with the packets and compare with the `.wire` snapshots.
+    pub wire: bool,
 }
 
 /// The width of the status column (`ok`, `DIFFERS` ...), in terminal columns.
@@ -68,8 +71,20 @@ pub fn verify(
     report.source(&source)?;
 
     let (mut missing, mut failed, mut differ) = (0, 0, 0);
+    let stem_of = |id: &str, lang: Lang| {
+        if request.wire {
+            snapshot::wire_stem(id, lang)
+        } else {
+            snapshot::stem(id, lang)
+        }
+    };
+    let options = TraceOptions {
+        lang,
+        wire: request.wire,
+        ..TraceOptions::default()
+    };
     for &lab in request.labs {
-        let stem = snapshot::stem(lab.id, lang);
+        let stem = stem_of(lab.id, lang);
         let published = match source.load(&stem) {
             Ok(Some(published)) => published,
             Ok(None) => {
@@ -90,7 +105,7 @@ pub fn verify(
         };
         let actual = match &saved {
             Some(text) => text.clone(),
-            None => match lab::render_to_string(lab, lang, Format::Text) {
+            None => match lab::render(lab, options, Format::Text) {
                 Ok(actual) => {
                     progress.ran(lab.id);
                     actual
@@ -132,10 +147,7 @@ pub fn verify(
             Lang::En => Lang::Zh,
             Lang::Zh => Lang::En,
         };
-        let other_language = source
-            .load(&snapshot::stem(lab.id, other_lang))
-            .ok()
-            .flatten();
+        let other_language = source.load(&stem_of(lab.id, other_lang)).ok().flatten();
         let built_in = match source {
             Source::Dir(_) => snapshot::built_in(&stem),
             Source::BuiltIn => None,

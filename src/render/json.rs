@@ -111,6 +111,10 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> Value {
             json!({ "returncode": returncode, "stdout_bytes": stdout, "stderr_bytes": stderr }),
         );
     }
+    if let Some(wire) = &facts.wire {
+        // A `wire` line (`--wire` only): the packet's facts, see `wire::notation::Wire::json`.
+        put("wire", wire.clone());
+    }
     put("notes", json!(notes(event, lang)));
     Value::Object(record)
 }
@@ -230,12 +234,16 @@ impl<W: Write> Sink for JsonRenderer<W> {
     }
 
     fn event(&mut self, event: &Event) -> io::Result<()> {
-        let mut record = event_json(&self.lab, event, self.lang);
-        if let Some(flag) = &self.paced {
-            // Only a live run has the field: its timing is a person's, not the trace's.
-            record["paced"] = flag.as_str().into();
+        // The packets the event put on the wire follow it, each a record of its own.
+        for event in std::iter::once(event).chain(&event.packets) {
+            let mut record = event_json(&self.lab, event, self.lang);
+            if let Some(flag) = &self.paced {
+                // Only a live run has the field: its timing is a person's, not the trace's.
+                record["paced"] = flag.as_str().into();
+            }
+            self.write(&record)?;
         }
-        self.write(&record)
+        Ok(())
     }
 
     fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {

@@ -63,6 +63,7 @@ impl<W: Write> TextRenderer<W> {
     fn side_color(side: &str) -> Color {
         match side {
             "kernel" => Color::Magenta,
+            "wire" => Color::Blue,
             "client" => Color::Green,
             s if s.starts_with("server") => Color::Cyan,
             _ => Color::Yellow,
@@ -87,12 +88,12 @@ impl<W: Write> TextRenderer<W> {
         let call = event.call.get(lang);
         let call_lines = match event.kind {
             Kind::Call => lay_out(call, Style::Code, start, start, self.width),
-            Kind::Kernel | Kind::Summary => {
+            Kind::Kernel | Kind::Summary | Kind::Wire => {
                 lay_out(call, Style::Prose, start, start + 2, self.width)
             }
         };
         let paint_call = |this: &Self, line: &str| match event.kind {
-            Kind::Call | Kind::Summary => line.to_string(),
+            Kind::Call | Kind::Summary | Kind::Wire => line.to_string(),
             Kind::Kernel => this.paint_line(line, |s| s.italic()),
         };
         let result = match &event.outcome {
@@ -166,6 +167,10 @@ impl<W: Write> Sink for TextRenderer<W> {
             self.heading(&format!("-- {} --", section.get(lang)), 3)?;
         }
         self.event_line(event)?;
+        // The packets the event put on the wire come before the notes that explain them.
+        for packet in &event.packets {
+            self.event(packet)?;
+        }
         for note in &event.notes {
             let text_col = NOTE_INDENT + 2;
             let lines = lay_out(note.get(lang), Style::Prose, text_col, text_col, self.width);

@@ -10,6 +10,7 @@
 //! in-process peer already sent (data, FIN, RST) has arrived, reading that from the kernel.
 
 use std::io;
+pub use std::net::Shutdown;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::rc::Rc;
@@ -128,6 +129,11 @@ impl Side {
     }
 
     pub(crate) fn record_text(&self, call: Text, outcome: Outcome) {
+        if self.recorder.options().wire {
+            // The call's packets, and the kernel's answers to them, are then all in the
+            // capture whose lines follow this one (see crate::wire::settle).
+            crate::wire::settle::until_quiet(wait::EXPECTED);
+        }
         self.recorder.emit(&self.name, Kind::Call, call, outcome);
     }
 
@@ -204,7 +210,9 @@ fn why_blocked(err: &io::Error) -> Blocked {
 impl Sock {
     fn adopt(side: Side, var: &str, proto: Proto, socket: Socket) -> Sock {
         let socket = Rc::new(socket);
-        let id = side.registry.add(SockRecord::new(proto, &socket));
+        let id = side
+            .registry
+            .add(SockRecord::new(proto, side.name.clone(), &socket));
         let sock = Sock {
             side,
             var: var.to_string(),
@@ -533,6 +541,9 @@ impl Sock {
         // Read before the SYN goes out: the lab does not accept while this call runs, so the
         // queue that the SYN meets is this one.
         let queue_full = self.blocking && self.listener_at(addr) == Some(true);
+        let to = addr.clone();
+        self.registry()
+            .update(self.id, |r| r.connecting_to = Some(to));
         match self.socket.connect(&target) {
             Ok(()) => return Ok(()),
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -807,6 +818,24 @@ impl Sock {
             }
             Err(err) => Err(self.raise(call, err)),
         }
+    }
+
+    /// `shutdown(how)`: SHUT_WR ends this side's sending (the kernel sends FIN) while the
+    /// connection stays open for the peer's data; SHUT_RD ends reading; SHUT_RDWR both.
+    /// Unlike close(), the socket stays open.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.side.begin();
+        let name = match how {
+            Shutdown::Read => "SHUT_RD",
+            Shutdown::Write => "SHUT_WR",
+            Shutdown::Both => "SHUT_RDWR",
+        };
+        let call = self.call(format_args!("shutdown({name})"));
+        let result = self.socket.shutdown(how);
+        if result.is_ok() && how != Shutdown::Read {
+            self.registry().update(self.id, |r| r.fin_sent = true);
+        }
+        self.finish(call, result)
     }
 
     /// `close()`. With SO_LINGER (1, 0) set, the kernel answers with RST instead of FIN.

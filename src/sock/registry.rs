@@ -22,6 +22,8 @@ use crate::pyrepr;
 #[derive(Debug, Clone)]
 pub(crate) struct SockRecord {
     pub(crate) proto: Proto,
+    /// The program that made it: `server`, `client`, `client-2` ...
+    pub(crate) side: Rc<str>,
     /// The socket while it is open; dead once the lab closed or dropped it.
     socket: Weak<Socket>,
     pub(crate) local: Option<Addr>,
@@ -40,12 +42,16 @@ pub(crate) struct SockRecord {
     pub(crate) icmp_error_due: bool,
     /// A TCP socket whose `connect()` is still in progress (SYN_SENT), and where to.
     pub(crate) dialling: Option<Addr>,
+    /// Where its last connect() or connect_ex() went: a connect the peer refused leaves the
+    /// socket without a local port to name it by, yet its SYN came from it.
+    pub(crate) connecting_to: Option<Addr>,
 }
 
 impl SockRecord {
-    pub(crate) fn new(proto: Proto, socket: &Rc<Socket>) -> SockRecord {
+    pub(crate) fn new(proto: Proto, side: Rc<str>, socket: &Rc<Socket>) -> SockRecord {
         SockRecord {
             proto,
+            side,
             socket: Rc::downgrade(socket),
             local: None,
             peer: None,
@@ -58,6 +64,7 @@ impl SockRecord {
             datagrams_received: 0,
             icmp_error_due: false,
             dialling: None,
+            connecting_to: None,
         }
     }
 
@@ -151,6 +158,16 @@ impl Registry {
     /// How a port shows: its stable name, or the number under `--raw`.
     pub(crate) fn port(&self, port: u16) -> String {
         self.inner.borrow().names.port(port)
+    }
+
+    /// Whether names are off (`--raw`).
+    pub(crate) fn is_raw(&self) -> bool {
+        self.inner.borrow().names.is_raw()
+    }
+
+    /// A port's stable name, if it has one (None under `--raw` too).
+    pub(crate) fn port_name(&self, port: u16) -> Option<String> {
+        self.inner.borrow().names.port_name(port)
     }
 
     /// A path with the temporary directory shown as `TMP` (unless `--raw`).
