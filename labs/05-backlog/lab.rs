@@ -308,8 +308,9 @@ pub fn run(t: &Trace) -> LabResult {
         t.note(
             format!(
                 "Empty, after {} accept() calls instead of {}: {} joined the queue while it \
-                 drained. A dialling client's kernel resends its SYN on a schedule (1 s after \
-                 the first, then 3 s, 7 s ...); once accept() had made room, the server's \
+                 drained. A dialling client's kernel resends its SYN on the schedule its \
+                 settings give (the SYN resends line above; the first about 1 s after the \
+                 first SYN); once accept() had made room, the server's \
                  kernel answered such a resend, finished the handshake and queued the \
                  connection, and accept() handed it over like the others. This run went at \
                  human speed (--step or --pace); the default run drains the queue before the \
@@ -320,7 +321,7 @@ pub fn run(t: &Trace) -> LabResult {
             ),
             format!(
                 "清空了，不过调用了 {} 次 accept()，而不是 {} 次：{} 在队列清空的过程中排了进来。\
-                 还在拨号的客户端，其内核会按时间表重发 SYN（第一次之后 1 秒，然后 3 秒、7 秒……）；\
+                 还在拨号的客户端，其内核会按它的设置所定的时间表重发 SYN（见上面 SYN 重发那一行；第一次重发大约在第一个 SYN 之后 1 秒）；\
                  accept() 腾出位置之后，服务端的内核回应了这样一次重发，完成握手，把连接放进队列，\
                  accept() 随后像对待其他连接一样把它交了出去。\
                  这次运行是按人的速度走的（--step 或 --pace）；默认运行在第一次重发之前就把队列清空了。",
