@@ -220,12 +220,13 @@ pub fn run(t: &Trace) -> LabResult {
         ),
     );
     t.note(
-        "The course says the 7th caller gets an error. That is Windows: when the queue is full it \
-         refuses the connection at once (ConnectionRefusedError, [WinError 10061]). Linux says \
+        "The course says the 7th caller gets an error. That is Windows: when the queue is full its \
+         kernel answers the SYN with a reset, and the client, after retrying a SYN or two, raises \
+         ConnectionRefusedError ([WinError 10061]) within a second or two. Linux says \
          nothing; the client's kernel resends the SYN on its own schedule, which depends on \
          settings that differ between kernels. netlab reads them from this kernel:",
-        "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了就立刻拒绝连接\
-         （ConnectionRefusedError，[WinError 10061]）。Linux 不作声；客户端的内核按自己的时间表\
+        "课程说第 7 个来电会报错。那是 Windows 的做法：队列满了，它的内核就用重置来回应 SYN，\
+         客户端再重试一两次 SYN 之后，一两秒内就抛出 ConnectionRefusedError（[WinError 10061]）。Linux 不作声；客户端的内核按自己的时间表\
          重发 SYN，而时间表取决于几项因内核而异的设置。netlab 从这个内核里读出它们：",
     );
     let settings = SynSettings {
@@ -261,7 +262,7 @@ pub fn run(t: &Trace) -> LabResult {
          TimeoutError: [Errno 110] Connection timed out (ETIMEDOUT). \
          The figures depend on the machine, so they show as names; --raw prints this kernel's.",
         "规则（net/ipv4/tcp_timer.c）：第一次等 1 秒，也就是初始的重传超时；前 tcp_syn_linear_timeouts 次\
-         重发之后，每次也只等 1 秒；再往后每次等待都翻倍，最多到 tcp_rto_max_ms。重发了 \
+         重发各自之后的等待也都是 1 秒，再往后每次等待才翻倍，最多到 tcp_rto_max_ms。重发了 \
          tcp_syn_retries + tcp_syn_linear_timeouts 次之后内核就放弃；如果经过的时间已经达到 \
          tcp_syn_retries 次翻倍等待所需的时间，也会提前放弃。这时 connect() 失败，\
          抛出 TimeoutError: [Errno 110] Connection timed out（ETIMEDOUT）。\

@@ -249,16 +249,20 @@ pub fn run(t: &Trace) -> LabResult {
          - net.ipv4.tcp_tw_reuse: lets new outgoing connections (connect) reuse a TIME_WAIT port \
          pair when that is safe; it does nothing for a server's bind().\n\
          - net.ipv4.tcp_tw_recycle: removed in Linux 4.12 (it broke clients behind NAT).\n\
-         - net.ipv4.tcp_fin_timeout: how long an orphaned connection may stay in FIN_WAIT2; \
-         TIME_WAIT still lasts 60 s.\n\
-         - net.ipv4.tcp_syncookies: a defence against SYN floods (lab 05's queue), not TIME_WAIT.\n\
+         - net.ipv4.tcp_fin_timeout: how long an orphaned connection may stay in FIN_WAIT2 (60 s by \
+         default). That is where a stopped server's end waits while its client has not closed yet \
+         (the course's client sits at input()), and it holds PORT as TIME_WAIT does; TIME_WAIT \
+         itself still lasts 60 s.\n\
+         - net.ipv4.tcp_syncookies: a defence against SYN floods (half-open connections, not a full accept queue), not TIME_WAIT.\n\
          For a server that must restart at once, SO_REUSEADDR in the program is the fix.",
         "课程的另一个办法是修改 /etc/sysctl.conf。netlab 不改任何系统设置；这里只说明那几行的作用：\n\
          - net.ipv4.tcp_tw_reuse：允许新的主动连接（connect）在安全时复用处于 TIME_WAIT 的端口对；\
          对服务端的 bind() 不起作用。\n\
          - net.ipv4.tcp_tw_recycle：Linux 4.12 已删除（它会让 NAT 后面的客户端连不上）。\n\
-         - net.ipv4.tcp_fin_timeout：孤儿连接在 FIN_WAIT2 里最多停留多久；TIME_WAIT 仍是 60 秒。\n\
-         - net.ipv4.tcp_syncookies：防御 SYN 洪水（与实验 05 的队列有关），与 TIME_WAIT 无关。\n\
+         - net.ipv4.tcp_fin_timeout：孤儿连接在 FIN_WAIT2 里最多停留多久（默认 60 秒）。\
+         服务端被停掉而客户端还没关闭时（课程的客户端正停在 input() 那里），服务端这一头就停在 FIN_WAIT2，\
+         它和 TIME_WAIT 一样占着 PORT；TIME_WAIT 本身仍是 60 秒。\n\
+         - net.ipv4.tcp_syncookies：防御 SYN 洪水（针对半开连接，不是满了的 accept 队列），与 TIME_WAIT 无关。\n\
          要让服务端能立刻重启，办法是在程序里设置 SO_REUSEADDR。",
     );
     Ok(())

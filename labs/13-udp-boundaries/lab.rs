@@ -112,7 +112,7 @@ pub fn run(t: &Trace) -> LabResult {
         format!(
             "The other {} bytes are not waiting for a second call: on Linux the rest of a cut datagram \
              is thrown away (with TCP they would wait for the next recv). On Windows the same recvfrom \
-             raises OSError: [WinError 10040] (WSAEMSGSIZE, the message was longer than the buffer): \
+             raises OSError: [WinError 10040] A message sent on a datagram socket was larger than the internal message buffer or some other network limit, or the buffer used to receive a datagram into was smaller than the datagram itself (WSAEMSGSIZE): \
              the rest is thrown away there too, and the program gets the error instead of the data. \
              Use a buffer as large as the largest datagram you expect.",
             long.len() - 10
@@ -120,7 +120,7 @@ pub fn run(t: &Trace) -> LabResult {
         format!(
             "剩下的 {} 字节并没有留给下一次调用：在 Linux 上，被截断的数据报其余部分直接丢弃\
              （换成 TCP，它们会留给下一次 recv）。在 Windows 上，同样的 recvfrom 会抛出 \
-             OSError: [WinError 10040]（WSAEMSGSIZE，消息比缓冲区长）：剩余部分同样被丢弃，\
+             OSError: [WinError 10040]，后面是 Windows 对 WSAEMSGSIZE 的说明（消息比缓冲区长）：剩余部分同样被丢弃，\
              而且程序拿到的是这个异常，而不是数据。缓冲区要开到不小于预期的最大数据报。",
             long.len() - 10
         ),

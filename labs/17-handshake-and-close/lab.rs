@@ -27,8 +27,8 @@ pub fn run(t: &Trace) -> LabResult {
     kernel.tcp_state(&phone, TcpState::Listen)?;
     if t.wire() {
         t.note(
-            "From here on each wire line is one packet that the lab's sockets put on lo, captured in netlab's own network namespace and written the way tcpdump writes it: who sent it to whom, its flags (S for SYN, . for ACK, P for PUSH, F for FIN, R for RST), its sequence number and acknowledgement number, and how many bytes of data it carries. The numbers count from each side's first number, which the kernel picks at random: the SYN shows as seq 0.",
-            "从这里开始，每一行 wire 就是本实验的套接字在 lo 上发出的一个报文，它是在 netlab 自己的网络命名空间里抓到的，写法和 tcpdump 一样：谁发给谁，标志位（S 表示 SYN，. 表示 ACK，P 表示 PUSH，F 表示 FIN，R 表示 RST），序列号和确认号，以及携带了多少字节的数据。序号从每一方的初始序号算起（初始序号由内核随机选取），所以 SYN 显示为 seq 0。",
+            "From here on each wire line is one packet that the lab's sockets put on lo, captured in netlab's own network namespace and written much as tcpdump writes it: who sent it to whom, its flags (S for SYN, . for ACK, P for PUSH, F for FIN, R for RST), its sequence number and acknowledgement number, and how many bytes of data it carries. The numbers count from each side's first number, which the kernel picks at random, so the SYN shows as seq 0 (Wireshark counts the same way; tcpdump prints the real, random numbers on the SYN and SYN-ACK and counts from them after that).",
+            "从这里开始，每一行 wire 就是本实验的套接字在 lo 上发出的一个报文，它是在 netlab 自己的网络命名空间里抓到的，写法和 tcpdump 基本一样：谁发给谁，标志位（S 表示 SYN，. 表示 ACK，P 表示 PUSH，F 表示 FIN，R 表示 RST），序列号和确认号，以及携带了多少字节的数据。序号从每一方的初始序号算起（初始序号由内核随机选取），所以 SYN 显示为 seq 0（Wireshark 也这样算；tcpdump 在 SYN 和 SYN-ACK 上显示真实的随机序号，之后才从它们算起）。",
         );
     } else {
         t.note(
@@ -178,8 +178,8 @@ pub fn run(t: &Trace) -> LabResult {
     kernel.tcp_state(&phone2, TcpState::FinWait2)?;
     kernel.tcp_state(&conn, TcpState::CloseWait)?;
     t.note(
-        "The same states as after the client's close(): FIN_WAIT2 and CLOSE_WAIT. But this time the client still holds its socket, and the kernel answered TCP_INFO for it.",
-        "状态和客户端调用 close() 之后一样：FIN_WAIT2 与 CLOSE_WAIT。不同的是这次客户端还握着它的套接字，上面的 TCP_INFO 就是对这个套接字问出来的。",
+        "The same states as after the client's close(): FIN_WAIT2 and CLOSE_WAIT. But this time the client still holds its socket, so its state was read from that socket itself (TCP_INFO) instead of from the kernel's table.",
+        "状态和客户端调用 close() 之后一样：FIN_WAIT2 与 CLOSE_WAIT。不同的是这次客户端还握着它的套接字，所以它的状态是直接向这个套接字问出来的（TCP_INFO），而不是查内核的连接表。",
     );
     let request = conn.recv(1024)?;
     t.expect(request == b"upper me", "the server reads the request")?;

@@ -512,11 +512,9 @@ impl Sock {
             }
             Err(err) => match crate::errno::of(&err) {
                 Some(errno) => {
-                    let shown = match errno.symbol {
-                        Some(symbol) => format!("{} ({symbol})", errno.number),
-                        None => errno.number.to_string(),
-                    };
-                    self.returned(call, Text::same(shown));
+                    // The value Python prints: the number alone (the symbol belongs in the
+                    // note and in JSON's returned_errno).
+                    self.returned(call, Text::same(errno.number.to_string()));
                     self.side.facts(|f| {
                         f.value = Some(errno.number.to_string());
                         f.errno_value = Some((errno.number, errno.symbol));
