@@ -22,11 +22,19 @@ const NETLAB: &str = env!("CARGO_BIN_EXE_netlab");
 
 /// Labs whose packets depend on a timer the lab cannot wait for, so their wire output is not
 /// the same from run to run: no wire snapshot, and the reason.
-const NOT_SNAPSHOTTED: &[(&str, &str)] = &[(
-    "14-send-vs-sendall",
-    "its zero-window probes come from the persist timer, which races with the 200 ms watch of \
-     the blocked sendall()",
-)];
+const NOT_SNAPSHOTTED: &[(&str, &str)] = &[
+    (
+        "14-send-vs-sendall",
+        "its zero-window probes come from the persist timer, which races with the 200 ms watch \
+         of the blocked sendall()",
+    ),
+    (
+        "19-select-server",
+        "the segments of its send() to a slow reader follow the reader's window, which depends \
+         on the kernel's buffer accounting (the figures the lab names SENT, OUTQ and INQ), and a \
+         zero window left open may draw probes from the persist timer",
+    ),
+];
 
 /// Ok(None): passed; Ok(Some(reason)): skipped; Err(why): failed.
 type TestResult = Result<Option<String>, String>;
