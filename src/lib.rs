@@ -48,6 +48,7 @@ pub mod prelude {
     pub use crate::program::Pack;
     pub use crate::recorder::Figure;
     pub use crate::sock::sendall::SendAll;
-    pub use crate::sock::{is_blocked, Addr, Shutdown, Sock};
+    pub use crate::sock::socketserver::POLL_INTERVAL;
+    pub use crate::sock::{is_blocked, raised_blocking_io, Addr, Shutdown, Sock};
     pub use crate::trace::{LabError, LabResult, Trace, WireMark};
 }

@@ -94,6 +94,14 @@ pub fn accept_blocks() -> Text {
     )
 }
 
+/// `select()` without a timeout: no socket it watches is ready and nothing is on its way.
+pub fn select_blocks() -> Text {
+    Text::new(
+        "blocks: no socket it watches is ready and nothing is on its way to any of them",
+        "阻塞：它监视的套接字没有一个就绪，也没有任何东西在发往它们的路上",
+    )
+}
+
 /// `connect()` to a listener whose accept queue is full: the SYN is dropped.
 pub fn connect_blocks() -> Text {
     Text::new(

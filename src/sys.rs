@@ -1,7 +1,7 @@
 //! The only module allowed `unsafe`: the few kernel queries that neither std, socket2 nor
 //! rustix offer as safe calls (SIOCOUTQ, SIOCOUTQNSD, TCP_INFO, strftime, a signal's current
 //! disposition). Where rustix has a
-//! safe call (poll, FIONREAD, recvfrom with MSG_TRUNC) this module uses it.
+//! safe call (poll, epoll, FIONREAD, recvfrom with MSG_TRUNC) this module uses it.
 //!
 //! Every function takes a borrowed fd, so the fd is open for the whole call whatever the
 //! caller does, and returns the kernel's answer unchanged; interpretation lives in
@@ -10,10 +10,10 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::event::{epoll, PollFd, PollFlags, Timespec};
 use rustix::net::RecvFlags;
 
 /// An int-valued socket ioctl that only reads the socket's state.
@@ -158,6 +158,44 @@ pub fn poll_each(fds: &[(BorrowedFd<'_>, Ready)], timeout: Duration) -> io::Resu
         match rustix::event::poll(&mut set, Some(&timeout)) {
             Ok(0) => return Ok(vec![PollFlags::empty(); set.len()]),
             Ok(_) => return Ok(set.iter().map(PollFd::revents).collect()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// A new epoll instance (`epoll_create1(EPOLL_CLOEXEC)`), as Python's `EpollSelector` makes.
+pub fn epoll_create() -> io::Result<OwnedFd> {
+    Ok(epoll::create(epoll::CreateFlags::CLOEXEC)?)
+}
+
+/// `epoll_ctl(EPOLL_CTL_ADD)`: watches `fd` for input (EPOLLIN; errors and hang-ups are
+/// always reported), tagged `token` in what [`epoll_ready`] returns.
+pub fn epoll_add(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+    let data = epoll::EventData::new_u64(token);
+    Ok(epoll::add(epoll, fd, data, epoll::EventFlags::IN)?)
+}
+
+/// `epoll_ctl(EPOLL_CTL_DEL)`: stops watching `fd`.
+pub fn epoll_delete(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(epoll::delete(epoll, fd)?)
+}
+
+/// `epoll_wait(2)` for up to `timeout`: the tokens of the fds it reported, in the kernel's
+/// order (empty when the timeout passed first).
+pub fn epoll_ready(epoll: BorrowedFd<'_>, max: usize, timeout: Duration) -> io::Result<Vec<u64>> {
+    let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
+        tv_sec: i64::MAX,
+        tv_nsec: 0,
+    });
+    let mut events = Vec::with_capacity(max.max(1));
+    loop {
+        match epoll::wait(
+            epoll,
+            rustix::buffer::spare_capacity(&mut events),
+            Some(&timeout),
+        ) {
+            Ok(_) => return Ok(events.iter().map(|e| e.data.u64()).collect()),
             Err(rustix::io::Errno::INTR) => continue,
             Err(err) => return Err(err.into()),
         }

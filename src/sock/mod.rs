@@ -27,10 +27,14 @@ use crate::recorder::Recorder;
 use crate::sys;
 
 pub mod addr;
+pub mod pending;
 mod pyint;
 pub(crate) mod registry;
+pub mod select;
 pub mod sendall;
 mod settle;
+pub mod socketserver;
+mod thread;
 pub mod wait;
 
 use addr::{receives_at, UnixPathTooLong};
@@ -42,12 +46,16 @@ use wait::Blocked;
 /// Longest bytes literal shown whole in a trace line; longer data shows head ... tail.
 pub const PREVIEW_BYTES: usize = 64;
 
-/// A program in the lab (`server`, `client` ...). Sockets it makes record calls as its own.
+/// A program in the lab (`server`, `client` ...), or one of its threads (`server thread-1`,
+/// see [`Side::start_thread`]). Sockets it makes record calls as its own.
 #[derive(Clone)]
 pub struct Side {
     recorder: Recorder,
     registry: Registry,
+    /// The label its lines carry: the program's name, or the program's and the thread's.
     name: Rc<str>,
+    /// The program this side is (or is a thread of), shared by all its threads.
+    program: Rc<thread::Program>,
 }
 
 impl Side {
@@ -56,9 +64,11 @@ impl Side {
             recorder,
             registry,
             name: name.into(),
+            program: Rc::new(thread::Program::new(name)),
         }
     }
 
+    /// The label of this side's lines: `server`, `client-2`, `server thread-1`.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -110,16 +120,28 @@ impl Side {
     /// languages is the Python value itself; a call whose line explains its value in words
     /// states the value with [`Side::facts`].
     pub(crate) fn record(&self, call: String, outcome: Outcome) {
+        self.record_at(call, None, outcome);
+    }
+
+    /// Like [`Side::record`]; `continues` is the line where the same call was shown blocked,
+    /// when it goes on here (a thread that waited in `recv()` while others ran): the line
+    /// then says so, `data = conn.recv(1024) (continued from line 9)`.
+    pub(crate) fn record_at(&self, call: String, continues: Option<u32>, outcome: Outcome) {
         let value = match &outcome {
             Outcome::Returned(text) if text.en == text.zh && !text.en.is_empty() => {
                 Some(text.en.to_string())
             }
             _ => None,
         };
-        self.record_text(Text::same(call.as_str()), outcome);
+        let line = match continues {
+            Some(line) => phrases::continued_from(&call, line),
+            None => Text::same(call.as_str()),
+        };
+        self.record_text(line, outcome);
         self.facts(|f| {
             f.python = Some(call);
             f.value = value;
+            f.continues = continues;
         });
     }
 
@@ -139,6 +161,17 @@ impl Side {
 
     /// Records a failed call as the exception Python raises, and hands the error back.
     pub(crate) fn raise(&self, call: String, err: io::Error) -> io::Error {
+        self.raise_at(call, None, err)
+    }
+
+    /// Like [`Side::raise`] for a call that goes on from a blocked line (see
+    /// [`Side::record_at`]).
+    pub(crate) fn raise_at(
+        &self,
+        call: String,
+        continues: Option<u32>,
+        err: io::Error,
+    ) -> io::Error {
         let outcome = match crate::errno::of(&err) {
             Some(errno) => Outcome::Raised(errno),
             None if is_unix_path_too_long(&err) => Outcome::RaisedPython(
@@ -147,7 +180,7 @@ impl Side {
             None => Outcome::Returned(Text::same(format!("error: {err}"))),
         };
         let python_error = matches!(outcome, Outcome::Returned(_));
-        self.record(call, outcome);
+        self.record_at(call, continues, outcome);
         if python_error {
             // Not a Python value: netlab's own words about an error Python has no name for.
             self.facts(|f| f.value = None);
@@ -189,9 +222,17 @@ pub struct Sock {
     blocking: bool,
 }
 
-/// The error a call returns when it was shown blocked (Python would still be waiting).
+/// The error a call returns when it was shown blocked (Python would still be waiting); not
+/// a BlockingIOError that a non-blocking socket raised (see [`raised_blocking_io`]).
 pub fn is_blocked(err: &io::Error) -> bool {
-    err.kind() == io::ErrorKind::WouldBlock
+    err.kind() == io::ErrorKind::WouldBlock && err.raw_os_error().is_none()
+}
+
+/// The error of a call on a non-blocking socket that raised
+/// `BlockingIOError: [Errno 11] Resource temporarily unavailable` (EAGAIN): the kernel had
+/// nothing for it, and the call returned at once instead of waiting.
+pub fn raised_blocking_io(err: &io::Error) -> bool {
+    err.raw_os_error() == Some(libc::EAGAIN)
 }
 
 /// The error a call shown blocked returns, carrying why it was.
@@ -210,9 +251,11 @@ fn why_blocked(err: &io::Error) -> Blocked {
 impl Sock {
     fn adopt(side: Side, var: &str, proto: Proto, socket: Socket) -> Sock {
         let socket = Rc::new(socket);
+        // The register names the program (the wire's `server > client`): a process's threads
+        // share its sockets.
         let id = side
             .registry
-            .add(SockRecord::new(proto, side.name.clone(), &socket));
+            .add(SockRecord::new(proto, side.program.name(), &socket));
         let sock = Sock {
             side,
             var: var.to_string(),
@@ -223,6 +266,31 @@ impl Sock {
         };
         sock.refresh_addrs(PortRole::Ephemeral, false);
         sock
+    }
+
+    /// Another handle on the socket `id` of this lab while it is open (None once closed),
+    /// for an engine step that needs it for a moment: a selector settles what it watches.
+    /// Never kept beyond that step, so the lab's `close()` still closes the socket.
+    pub(crate) fn view(side: &Side, id: SockId, var: &str) -> Option<Sock> {
+        let record = side.registry.get(id);
+        Some(Sock {
+            side: side.clone(),
+            var: var.to_string(),
+            proto: record.proto,
+            socket: record.socket()?,
+            id,
+            blocking: true,
+        })
+    }
+
+    /// This socket's index in the register of the lab's sockets.
+    pub(crate) fn id(&self) -> SockId {
+        self.id
+    }
+
+    /// Whether the socket listens (a `listen()` succeeded).
+    pub(crate) fn is_listening(&self) -> bool {
+        self.registry().get(self.id).listening
     }
 
     /// The Python variable name, e.g. `conn`.
@@ -314,23 +382,35 @@ impl Sock {
 
     /// Records a blocked `recv`, `recvfrom` or `accept` with what showed it blocked.
     fn blocked_waiting(&self, call: String, why: Blocked) -> io::Error {
+        self.blocked_waiting_at(call, None, why)
+    }
+
+    /// Like [`Sock::blocked_waiting`]; `continues` as in [`Side::record_at`].
+    fn blocked_waiting_at(&self, call: String, continues: Option<u32>, why: Blocked) -> io::Error {
         let what = match why {
             Blocked::NoData => phrases::recv_blocks(),
             Blocked::NoDatagram => phrases::recvfrom_blocks(),
             Blocked::NoConnection => phrases::accept_blocks(),
             Blocked::SynDropped => phrases::connect_blocks(),
             Blocked::BufferFull => phrases::buffer_full_blocks(),
+            Blocked::NothingReady => phrases::select_blocks(),
             Blocked::Watched(limit) => phrases::blocks_watched(limit.as_millis()),
         };
-        self.blocked(call, what, why)
+        self.side.record_at(call, continues, Outcome::Blocked(what));
+        blocked_error(why)
     }
 
     /// Records a failed call as the exception Python raises. The kernel hands a pending error
     /// (an ICMP "port unreachable" on a connected UDP socket) to one call only.
     fn raise(&self, call: String, err: io::Error) -> io::Error {
+        self.raise_at(call, None, err)
+    }
+
+    /// Like [`Sock::raise`]; `continues` as in [`Side::record_at`].
+    fn raise_at(&self, call: String, continues: Option<u32>, err: io::Error) -> io::Error {
         self.registry()
             .update(self.id, |r| r.icmp_error_due = false);
-        self.side.raise(call, err)
+        self.side.raise_at(call, continues, err)
     }
 
     /// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
@@ -433,20 +513,53 @@ impl Sock {
 
     /// `conn, addr = var.accept()`: returns the new connection's socket, named `conn_var`.
     pub fn accept(&self, conn_var: &str) -> io::Result<(Sock, Addr)> {
+        self.accept_as(conn_var, "addr")
+    }
+
+    /// Like [`Sock::accept`] with other names on the left, e.g.
+    /// `request, client_address = server.socket.accept()`.
+    pub fn accept_as(&self, conn_var: &str, addr_var: &str) -> io::Result<(Sock, Addr)> {
         self.side.begin();
-        let call = format!("{conn_var}, addr = {}", self.call("accept()"));
+        let call = format!("{conn_var}, {addr_var} = {}", self.call("accept()"));
         if self.blocking {
             if let Wait::Blocked(why) = self.wait_acceptable()? {
                 return Err(self.blocked_waiting(call, why));
             }
+        } else {
+            // A client of this lab whose connect() returned is in the queue, or the ACK that
+            // puts it there is on its way: an EAGAIN must mean that the queue is empty.
+            self.settle_accept_queue();
         }
-        match self.socket.accept() {
-            Ok((socket, peer)) => {
-                socket.set_nonblocking(true)?;
-                let peer = Addr::from_sockaddr(&peer);
-                let conn = Sock::adopt(self.side.clone(), conn_var, self.proto, socket);
+        let accepted = self.take_connection(conn_var);
+        self.record_accepted(call, None, addr_var, accepted)
+    }
+
+    /// Takes the next connection out of the accept queue, without recording.
+    fn take_connection(&self, conn_var: &str) -> io::Result<(Sock, Addr)> {
+        let (socket, peer) = self.socket.accept()?;
+        socket.set_nonblocking(true)?;
+        let peer = Addr::from_sockaddr(&peer);
+        Ok((
+            Sock::adopt(self.side.clone(), conn_var, self.proto, socket),
+            peer,
+        ))
+    }
+
+    /// Records what an accept() gave: `addr_var = (...)`, or the exception; `continues` as in
+    /// [`Side::record_at`].
+    fn record_accepted(
+        &self,
+        call: String,
+        continues: Option<u32>,
+        addr_var: &str,
+        accepted: io::Result<(Sock, Addr)>,
+    ) -> io::Result<(Sock, Addr)> {
+        match accepted {
+            Ok((conn, peer)) => {
                 let addr = self.show_addr(&peer);
-                self.returned(call, Text::same(format!("addr = {addr}")));
+                let result = Text::same(format!("{addr_var} = {addr}"));
+                self.side
+                    .record_at(call, continues, Outcome::Returned(result));
                 let peer_port = self.port_name(&peer);
                 self.side.facts(|f| {
                     f.value = Some(addr);
@@ -454,7 +567,7 @@ impl Sock {
                 });
                 Ok((conn, peer))
             }
-            Err(err) => Err(self.side.raise(call, err)),
+            Err(err) => Err(self.side.raise_at(call, continues, err)),
         }
     }
 
@@ -694,10 +807,15 @@ impl Sock {
 
     /// A recv recorded as `call` (the left-hand side and the call as the program writes it).
     pub(crate) fn recv_as(&self, call: String, bufsize: usize) -> io::Result<Vec<u8>> {
+        self.recv_at(call, None, bufsize)
+    }
+
+    /// A recv recorded as `call`; `continues` as in [`Side::record_at`].
+    fn recv_at(&self, call: String, continues: Option<u32>, bufsize: usize) -> io::Result<Vec<u8>> {
         self.side.begin();
         let mut buf = self.recv_buffer(&call, bufsize)?;
         if let Wait::Blocked(why) = self.wait_readable(bufsize)? {
-            return Err(self.blocked_waiting(call, why));
+            return Err(self.blocked_waiting_at(call, continues, why));
         }
         match sys::recv_append(self.borrowed_fd(), &mut buf, RecvFlags::empty()) {
             Ok(n) => {
@@ -711,10 +829,10 @@ impl Sock {
                         r.datagrams_received += 1;
                     }
                 });
-                self.returned_bytes(call, &data);
+                self.returned_bytes_at(call, continues, &data);
                 Ok(data)
             }
-            Err(err) => Err(self.raise(call, err)),
+            Err(err) => Err(self.raise_at(call, continues, err)),
         }
     }
 
@@ -732,9 +850,16 @@ impl Sock {
     /// Records a recv that returned `data`: `b'...' (n bytes)`, n being a figure
     /// `Trace::named` can name.
     fn returned_bytes(&self, call: String, data: &[u8]) {
+        self.returned_bytes_at(call, None, data);
+    }
+
+    /// Like [`Sock::returned_bytes`]; `continues` as in [`Side::record_at`].
+    fn returned_bytes_at(&self, call: String, continues: Option<u32>, data: &[u8]) {
         let literal = pyrepr::bytes_preview(data, PREVIEW_BYTES);
         let n = self.recorder().figure(data.len());
-        self.returned(call, phrases::bytes_with_length(&literal, &n));
+        let result = phrases::bytes_with_length(&literal, &n);
+        self.side
+            .record_at(call, continues, Outcome::Returned(result));
         self.side.facts(|f| {
             f.bytes = Some(ByteFacts::new(Count::shown(&n), Some(literal.clone())));
             f.value = Some(literal);
@@ -838,8 +963,14 @@ impl Sock {
 
     /// `close()`. With SO_LINGER (1, 0) set, the kernel answers with RST instead of FIN.
     pub fn close(self) {
-        self.side.begin();
         let call = self.call("close()");
+        self.close_as(call);
+    }
+
+    /// Closes the socket, recorded as `call`: a call of the program that closes it inside
+    /// (`server.server_close()` closes `server.socket`).
+    pub(crate) fn close_as(self, call: String) {
+        self.side.begin();
         let linger_zero = self.socket.linger().ok().flatten() == Some(Duration::ZERO);
         self.registry().update(self.id, |record| {
             if linger_zero {

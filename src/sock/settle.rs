@@ -170,7 +170,7 @@ impl Sock {
     }
 
     /// A listener that an open socket of this lab is still dialling (its SYN unanswered).
-    fn has_dialling_client(&self) -> bool {
+    pub(super) fn has_dialling_client(&self) -> bool {
         let sockets = self.registry().all();
         let Some(local) = sockets[self.id].local.as_ref() else {
             return false;

@@ -23,6 +23,10 @@
 //!   is still dialling (its SYN was dropped; its retry timer fires 1 s after the first SYN,
 //!   then later), and a UDP send that found its send buffer full (it empties as datagrams
 //!   are delivered).
+//! - A `select()` (see `select.rs`) that found nothing ready among sockets a peer outside
+//!   this process may make ready waits its own timeout, or [`EXTERNAL`] without one; among the
+//!   lab's own sockets an empty answer after settling is the kernel's evidence, and it waits
+//!   for nothing.
 //! - Outside this module: a command a lab runs gets 2 s (`commands::TIME_LIMIT`), the
 //!   kernel's netlink answer about its TCP table 2 s (`sockdiag`); both answer at once.
 
@@ -58,6 +62,9 @@ pub enum Blocked {
     /// `connect()`: the listener's accept queue is over its limit, so its kernel drops the SYN.
     #[error("the call would block: the listener drops the SYN")]
     SynDropped,
+    /// `select()`: none of the sockets it watches is ready, and nothing is on its way to any.
+    #[error("the call would block: no socket it watches is ready")]
+    NothingReady,
     /// A send: the send buffer is full, and only the peer program's reading would make room.
     #[error("the call would block: the send buffer is full")]
     BufferFull,
