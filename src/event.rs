@@ -180,6 +180,8 @@ pub struct SocketFacts {
     /// (`('127.0.0.1', PORT)`); None before bind/connect.
     pub local: Option<String>,
     pub peer: Option<String>,
+    /// A datagram socket (UDP): its sends and recvs move whole datagrams, not a stream.
+    pub datagram: bool,
     /// The lab's socket at the other end of this connection, when the lab made it.
     pub peer_socket: Option<u32>,
     /// Bytes the socket had handed the kernel to send, and bytes it had read, from its first
@@ -187,6 +189,8 @@ pub struct SocketFacts {
     /// are this machine's numbers, never shown (a shown figure is in `bytes`).
     pub sent: u64,
     pub received: u64,
+    /// Datagrams the socket had taken from its queue by the end of this line.
+    pub datagrams_received: u64,
     /// For a datagram sent: the lab's socket bound at the address it went to, which the
     /// kernel queues it for (None: no socket of the lab receives there).
     pub datagram_to: Option<u32>,

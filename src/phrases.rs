@@ -368,6 +368,14 @@ pub fn next_steps(id: &str, next: Option<&str>) -> [Text; 2] {
     [next, lesson]
 }
 
+/// The key to a ladder diagram's marks (`--format ladder`).
+pub fn ladder_legend() -> Text {
+    Text::fixed(
+        "o a call, x it raised, ~ it blocks, # the kernel's view, [n] note n below",
+        "o 调用，x 抛出异常，~ 阻塞，# 内核看到的状态，[n] 见下方第 n 条注释",
+    )
+}
+
 // ---------------------------------------------------------------------------------------
 // netlab's own messages (errors, verify, list, hints): not trace lines
 // ---------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ impl Show {
     pub fn new(args: &RunArgs, before: &BeforeRun, lang: Lang) -> Show {
         let format = match args.format.or(before.format) {
             Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Ladder) => Format::Ladder,
             Some(FormatArg::Text) | None => Format::Text,
         };
         let color = use_color(args.color.or(before.color).unwrap_or(ColorWhen::Auto));
@@ -108,7 +109,7 @@ pub fn run_labs(
     };
     let mut stopped = Vec::new();
     for (i, lab) in labs.iter().enumerate() {
-        if i > 0 && show.format == Format::Text {
+        if i > 0 && matches!(show.format, Format::Text | Format::Ladder) {
             writeln!(out)?;
             out.flush()?;
         }

@@ -203,9 +203,11 @@ impl Registry {
             var: record.var.clone(),
             local: show(&record.local),
             peer: show(&record.peer),
+            datagram: record.proto == Proto::Udp,
             peer_socket: self.in_process_peer(id).map(|peer| peer as u32),
             sent: record.sent,
             received: record.received,
+            datagrams_received: record.datagrams_received,
             datagram_to: None,
         }
     }

@@ -1,0 +1,432 @@
+//! The exchange as a picture, before it is drawn: one lane per side, one row per line of the
+//! trace, arrows from lane to lane. `--format ladder` draws it in text, `--format html` as
+//! SVG; both take every decision from here, so they show the same picture.
+//!
+//! Everything is derived from the events' facts, never guessed. An arrow for a transfer of
+//! bytes joins a send to each recv that returned some of its bytes: the socket facts give each
+//! stream call's place in its socket's byte stream (the totals before and after it), and the
+//! recv's socket names its peer, whose sends hold the same stream's bytes. A datagram goes to
+//! the socket the kernel queued it for, and a recv on that socket takes the oldest one. With
+//! `--wire` the arrows are the captured packets instead, which already say who sent them to
+//! whom.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::event::{Count, Event, Kind, Outcome, SocketFacts, Text};
+
+/// Where a row's mark goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// On this lane: a side's call, or a probe of one of its sockets.
+    Lane(usize),
+    /// Beside all lanes: a line about no socket of a side (a sysctl, a file).
+    Aside,
+    /// Across the whole width: the lab's own summary of the lines above.
+    Across,
+}
+
+/// What a row's mark says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A call that returned.
+    Call,
+    /// A call that raised.
+    Raised,
+    /// A call shown blocked.
+    Blocked,
+    /// Something read from the kernel.
+    Kernel,
+    /// A packet on the wire: its arrow is the mark.
+    Packet,
+    /// The lab's summary.
+    Summary,
+}
+
+/// One line of the trace in the picture.
+#[derive(Debug)]
+pub struct Row<'a> {
+    pub event: &'a Event,
+    pub place: Place,
+    pub mark: Mark,
+    /// A TCP state that this row shows for its socket for the first time, or changed: drawn
+    /// at the lane. `CLOSED` where the kernel has no such connection.
+    pub state: Option<&'static str>,
+    /// The number of this row's footnote (its notes), when it has notes.
+    pub footnote: Option<u32>,
+}
+
+/// What an arrow carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Carries {
+    /// Bytes of a stream, from a send to a recv that returned them.
+    Bytes,
+    /// One datagram, from its send to the recv that took it.
+    Datagram,
+    /// A packet captured on the wire (`--wire`).
+    Packet,
+}
+
+/// An arrow from one row's lane to another's. A packet's arrow lies within its own row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrow {
+    /// Index into [`Diagram::rows`] where it starts and where it ends.
+    pub from_row: usize,
+    pub to_row: usize,
+    /// The lanes at its ends; None where an end is no side of this lab (a packet to a port
+    /// nobody has bound, the kernel's ICMP answer).
+    pub from_lane: Option<usize>,
+    pub to_lane: Option<usize>,
+    /// What to write on it: a byte count (`5`), a packet's flags (`S.`, `UDP`).
+    pub label: String,
+    pub carries: Carries,
+}
+
+/// A lab's trace as a ladder diagram.
+#[derive(Debug)]
+pub struct Diagram<'a> {
+    /// The sides, left to right: clients first, servers last, each in the order it first
+    /// appears.
+    pub lanes: Vec<String>,
+    pub rows: Vec<Row<'a>>,
+    pub arrows: Vec<Arrow>,
+}
+
+impl<'a> Diagram<'a> {
+    /// The picture of a lab's events (each with the packets it put on the wire).
+    pub fn new(events: &'a [Event]) -> Diagram<'a> {
+        let flat: Vec<&Event> = events
+            .iter()
+            .flat_map(|event| std::iter::once(event).chain(&event.packets))
+            .collect();
+        let lanes = lanes(&flat);
+        let lane_of = |side: &str| lanes.iter().position(|lane| lane == side);
+        let port_sides = port_sides(&flat);
+        let mut states: HashMap<String, &'static str> = HashMap::new();
+        let mut footnotes = 0;
+        let rows = flat
+            .iter()
+            .map(|event| {
+                let socket = event.facts.socket.as_ref();
+                // A connection no socket of the lab holds (yet, or any more) is drawn on the
+                // lane of the side whose socket has its port.
+                let by_port = || {
+                    let port = event.facts.port.as_deref()?;
+                    lane_of(port_sides.get(port)?)
+                };
+                let place = match event.kind {
+                    Kind::Summary => Place::Across,
+                    Kind::Call => lane_of(&event.side).map_or(Place::Aside, Place::Lane),
+                    Kind::Kernel => socket
+                        .and_then(|s| lane_of(&s.side))
+                        .or_else(by_port)
+                        .map_or(Place::Aside, Place::Lane),
+                    Kind::Wire => Place::Aside,
+                };
+                let connection = match (socket, &event.facts.port, &event.facts.peer) {
+                    (Some(socket), _, _) => Some(format!("socket {}", socket.id)),
+                    (None, Some(port), Some(peer)) => Some(format!("{port} {peer}")),
+                    _ => None,
+                };
+                let state = match (event.facts.tcp_state, connection, place) {
+                    (Some(state), Some(connection), Place::Lane(_)) => {
+                        let state = state.unwrap_or("CLOSED");
+                        (states.insert(connection, state) != Some(state)).then_some(state)
+                    }
+                    _ => None,
+                };
+                let footnote = (!event.notes.is_empty()).then(|| {
+                    footnotes += 1;
+                    footnotes
+                });
+                Row {
+                    event,
+                    place,
+                    mark: mark(event),
+                    state,
+                    footnote,
+                }
+            })
+            .collect::<Vec<_>>();
+        let arrows = if rows.iter().any(|row| row.event.kind == Kind::Wire) {
+            packets(&rows, &lane_of)
+        } else {
+            let mut arrows = streams(&rows);
+            arrows.extend(datagrams(&rows));
+            arrows.sort_by_key(|a| (a.to_row, a.from_row));
+            arrows
+        };
+        Diagram {
+            lanes,
+            rows,
+            arrows,
+        }
+    }
+
+    /// The rows' indices where a section heading opens, with the heading.
+    pub fn sections(&self) -> impl Iterator<Item = (usize, &Text)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, row)| row.event.section.as_ref().map(|s| (i, s)))
+    }
+}
+
+/// The sides that get a lane: those that made a call or own a probed socket, and the ends of
+/// packets that are sides. Clients on the left, servers on the right, as on the board.
+fn lanes(events: &[&Event]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for event in events {
+        let side = match event.kind {
+            Kind::Call => Some(event.side.as_str()),
+            Kind::Kernel => event.facts.socket.as_ref().map(|s| s.side.as_str()),
+            Kind::Summary | Kind::Wire => None,
+        };
+        if let Some(side) = side {
+            if !seen.iter().any(|s| s == side) {
+                seen.push(side.to_string());
+            }
+        }
+    }
+    let (servers, others): (Vec<String>, Vec<String>) = seen
+        .into_iter()
+        .partition(|side| side.starts_with("server"));
+    others.into_iter().chain(servers).collect()
+}
+
+/// Which side's sockets have each port, by the port's stable name (`PORT`: the server's),
+/// from the addresses the lab's sockets had.
+fn port_sides(events: &[&Event]) -> HashMap<String, String> {
+    let mut sides = HashMap::new();
+    for socket in events.iter().filter_map(|e| e.facts.socket.as_ref()) {
+        if let Some(port) = socket.local.as_deref().and_then(port_name) {
+            sides
+                .entry(port.to_string())
+                .or_insert_with(|| socket.side.clone());
+        }
+    }
+    sides
+}
+
+/// The port of an address as the trace shows it: `PORT` in `('127.0.0.1', PORT)`.
+fn port_name(addr: &str) -> Option<&str> {
+    let inner = addr.strip_prefix('(')?.strip_suffix(')')?;
+    inner.rsplit_once(", ").map(|(_, port)| port)
+}
+
+fn mark(event: &Event) -> Mark {
+    match (event.kind, &event.outcome) {
+        (Kind::Summary, _) => Mark::Summary,
+        (Kind::Kernel, _) => Mark::Kernel,
+        (Kind::Wire, _) => Mark::Packet,
+        (Kind::Call, Outcome::Raised(_) | Outcome::RaisedPython(_)) => Mark::Raised,
+        (Kind::Call, Outcome::Blocked(_)) => Mark::Blocked,
+        (Kind::Call, Outcome::Returned(_)) => Mark::Call,
+    }
+}
+
+/// One packet, one arrow, within its row: from the side that sent it to the side it went to.
+fn packets(rows: &[Row], lane_of: &dyn Fn(&str) -> Option<usize>) -> Vec<Arrow> {
+    rows.iter()
+        .enumerate()
+        .filter_map(|(i, row)| {
+            let wire = row.event.facts.wire.as_ref()?;
+            let end = |key: &str| wire.get(key).and_then(|v| v.as_str()).and_then(lane_of);
+            let (from_lane, to_lane) = (end("src"), end("dst"));
+            if from_lane.is_none() && to_lane.is_none() {
+                return None;
+            }
+            Some(Arrow {
+                from_row: i,
+                to_row: i,
+                from_lane,
+                to_lane,
+                label: packet_label(wire),
+                carries: Carries::Packet,
+            })
+        })
+        .collect()
+}
+
+/// What a packet's arrow says: its TCP flags, else its protocol.
+fn packet_label(wire: &serde_json::Value) -> String {
+    match wire.get("flags").and_then(|f| f.as_str()) {
+        Some(flags) => format!("[{flags}]"),
+        None => wire
+            .get("protocol")
+            .and_then(|p| p.as_str())
+            .unwrap_or("")
+            .to_uppercase(),
+    }
+}
+
+/// A send's bytes in its socket's outgoing stream.
+struct Sent {
+    row: usize,
+    /// Where its bytes lie in the stream: `start..end`, this machine's numbers.
+    start: u64,
+    end: u64,
+    /// Its count as the trace shows it; None when a number stood for the stream before it
+    /// or in it, so that a part of it would be a number of this machine.
+    shown: Option<u64>,
+}
+
+/// Transfers of bytes on stream sockets: every send, and every recv that returned some of
+/// its bytes. Where a line of a socket moved its totals is what the socket facts say;
+/// which sends a recv's bytes came from is where the two ranges of the same stream overlap.
+fn streams(rows: &[Row]) -> Vec<Arrow> {
+    // Each socket's sends, by the socket's number.
+    let mut sends: BTreeMap<u32, Vec<Sent>> = BTreeMap::new();
+    // The totals at each socket's line before, and whether every count so far was shown
+    // as a number.
+    let mut before: HashMap<u32, (u64, u64)> = HashMap::new();
+    let mut plain: HashMap<u32, bool> = HashMap::new();
+    let mut recvs = Vec::new();
+    let mut row_of_seq: HashMap<u32, usize> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        row_of_seq.insert(row.event.seq, i);
+        let Some(socket) = stream_socket(row) else {
+            continue;
+        };
+        let (sent_before, received_before) = before.get(&socket.id).copied().unwrap_or((0, 0));
+        before.insert(socket.id, (socket.sent, socket.received));
+        let count = row.event.facts.bytes.as_ref().map(|b| &b.count);
+        let is_plain = plain.entry(socket.id).or_insert(true);
+        if socket.sent > sent_before {
+            *is_plain &= matches!(count, Some(Count::Number(_)));
+            let list = sends.entry(socket.id).or_default();
+            // A line that goes on from a blocked call (sendall) adds to that call's bytes,
+            // and so do bytes the kernel took while another line ran: only a send in
+            // progress hands the kernel bytes.
+            let goes_on = row
+                .event
+                .facts
+                .continues
+                .and_then(|seq| row_of_seq.get(&seq));
+            let merge_into = match (goes_on, count) {
+                (Some(&first), _) => list.iter_mut().rev().find(|s| s.row == first),
+                (None, None) => list.last_mut(),
+                (None, Some(_)) => None,
+            };
+            match merge_into {
+                Some(send) => {
+                    send.end = socket.sent;
+                    send.shown = None;
+                }
+                None => list.push(Sent {
+                    row: i,
+                    start: sent_before,
+                    end: socket.sent,
+                    shown: match count {
+                        Some(Count::Number(n)) if *is_plain => Some(*n),
+                        _ => None,
+                    },
+                }),
+            }
+        }
+        if socket.received > received_before {
+            *is_plain &= matches!(count, Some(Count::Number(_)));
+            if let Some(peer) = socket.peer_socket {
+                recvs.push((i, peer, received_before, socket.received, *is_plain));
+            }
+        }
+    }
+    let mut arrows = Vec::new();
+    for (to_row, peer, start, end, recv_plain) in recvs {
+        let Some(list) = sends.get(&peer) else {
+            continue;
+        };
+        for send in list.iter().filter(|s| s.start < end && start < s.end) {
+            let (Some(from_lane), Some(to_lane)) =
+                (lane_of_row(&rows[send.row]), lane_of_row(&rows[to_row]))
+            else {
+                continue;
+            };
+            let whole_send = start <= send.start && send.end <= end;
+            let part = send.end.min(end) - send.start.max(start);
+            let label = match (whole_send, send.shown) {
+                (true, Some(n)) => n.to_string(),
+                (false, Some(_)) if recv_plain => part.to_string(),
+                _ => String::new(),
+            };
+            arrows.push(Arrow {
+                from_row: send.row,
+                to_row,
+                from_lane: Some(from_lane),
+                to_lane: Some(to_lane),
+                label,
+                carries: Carries::Bytes,
+            });
+        }
+    }
+    arrows
+}
+
+/// The socket of a call on a stream socket (TCP or AF_UNIX): datagram sockets count
+/// datagrams, not a stream.
+fn stream_socket<'r>(row: &'r Row) -> Option<&'r SocketFacts> {
+    let socket = row.event.facts.socket.as_ref()?;
+    (row.event.kind == Kind::Call && !socket.datagram).then_some(socket)
+}
+
+fn lane_of_row(row: &Row) -> Option<usize> {
+    match row.place {
+        Place::Lane(lane) => Some(lane),
+        Place::Aside | Place::Across => None,
+    }
+}
+
+/// Datagrams: each send that the kernel queued for a socket of this lab, and the recv on
+/// that socket that took it, the oldest in its queue first.
+fn datagrams(rows: &[Row]) -> Vec<Arrow> {
+    let mut queues: HashMap<u32, VecDeque<(usize, String)>> = HashMap::new();
+    let mut taken: HashMap<u32, u64> = HashMap::new();
+    let mut arrows = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let Some(socket) = row.event.facts.socket.as_ref() else {
+            continue;
+        };
+        if row.event.kind != Kind::Call || !socket.datagram {
+            continue;
+        }
+        if let Some(to) = socket.datagram_to {
+            let label = match row.event.facts.bytes.as_ref().map(|b| &b.count) {
+                Some(Count::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            queues.entry(to).or_default().push_back((i, label));
+            continue;
+        }
+        let received = socket.datagrams_received;
+        let before = taken.insert(socket.id, received).unwrap_or(0);
+        if received <= before {
+            continue;
+        }
+        let Some((from_row, label)) = queues.get_mut(&socket.id).and_then(|q| q.pop_front()) else {
+            continue;
+        };
+        let sender = rows[from_row].event.facts.socket.as_ref();
+        let sender_port = sender.and_then(|s| s.local.as_deref()).and_then(port_name);
+        let from_the_sender = match (row.event.facts.peer.as_deref(), sender_port) {
+            (Some(said), Some(sender)) => said == sender,
+            _ => true,
+        };
+        if !from_the_sender {
+            // The queue is not what this recv's sender says: draw nothing more for it.
+            queues.remove(&socket.id);
+            continue;
+        }
+        let (Some(from_lane), Some(to_lane)) = (lane_of_row(&rows[from_row]), lane_of_row(row))
+        else {
+            continue;
+        };
+        arrows.push(Arrow {
+            from_row,
+            to_row: i,
+            from_lane: Some(from_lane),
+            to_lane: Some(to_lane),
+            label,
+            carries: Carries::Datagram,
+        });
+    }
+    arrows
+}
