@@ -495,6 +495,10 @@ messages! {
         "could not write the output: {err}",
         "无法写出输出：{err}";
 
+    DRAWING_NOT_PACED:
+        "--format {format} draws the whole lab once it has ended, so there is nothing for --step or --pace to hold; use them with the text trace",
+        "--format {format} 要等实验结束后才画出整个实验，--step 和 --pace 在这里无事可做；请在文本输出中使用它们";
+
     // `netlab verify`.
     VERIFY_NOT_COMPARABLE:
         "a paced run (--step, --pace) is not comparable with the published snapshot: kernel timers run at human speed there; verify always runs the lab at full speed, without those flags",

@@ -78,6 +78,16 @@ impl Show {
     }
 }
 
+impl Show {
+    /// The format's name when it draws the whole lab at its end (`ladder`, `html`).
+    fn drawing(&self) -> Option<&'static str> {
+        match self.format {
+            Format::Ladder => Some("ladder"),
+            Format::Text | Format::Json => None,
+        }
+    }
+}
+
 /// Colour only on a terminal, never with NO_COLOR (non-empty) or `--color never`.
 pub fn use_color(when: ColorWhen) -> bool {
     match when {
@@ -100,6 +110,12 @@ pub fn run_labs(
     progress: &Progress,
 ) -> Result<ExitCode, Failure> {
     let lang = show.options.lang;
+    if let Some(format) = show.drawing() {
+        if show.pacing.step || show.pacing.pause.is_some() {
+            complain(phrases::DRAWING_NOT_PACED.fill(lang, &[("format", &format)]));
+            return Ok(ExitCode::from(USAGE));
+        }
+    }
     let live = match show.pacing.start(lang) {
         Ok(live) => live,
         Err(err) => {
