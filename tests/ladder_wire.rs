@@ -17,6 +17,9 @@ const NETLAB: &str = env!("CARGO_BIN_EXE_netlab");
 /// Ok(None): passed; Ok(Some(reason)): skipped; Err(why): failed.
 type TestResult = Result<Option<String>, String>;
 
+/// A test's name and what it runs.
+type Named = (&'static str, fn() -> TestResult);
+
 /// Lab 17's ladder with `--wire` in a language, or why this machine cannot make it.
 fn wire_ladder(lang: &str) -> Result<Result<String, String>, String> {
     let output: Output = Command::new(NETLAB)
@@ -101,7 +104,7 @@ fn main() -> ExitCode {
         .skip(1)
         .filter(|arg| !arg.starts_with('-'))
         .collect();
-    let tests: [(&str, fn() -> TestResult); 3] = [
+    let tests: [Named; 3] = [
         ("wire_ladder_snapshot", snapshot),
         ("wire_ladder_handshake_arrows", handshake_arrows),
         ("wire_ladder_fits_80_columns", fits_80_columns),
