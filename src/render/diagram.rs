@@ -12,7 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::event::{Count, Event, Kind, Outcome, SocketFacts, Text};
+use super::wrap::{columns, lay_out, Style};
+use crate::event::{Count, Event, Kind, Lang, Outcome, SocketFacts, Text};
 
 /// Where a row's mark goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,4 +430,59 @@ fn datagrams(rows: &[Row]) -> Vec<Arrow> {
         });
     }
     arrows
+}
+
+/// A row's words, laid out in `width` columns: a call and its result as the text trace
+/// writes them, a probe (`kernel:` first where no lane shows whose socket it read), a
+/// packet without its ends (the arrow shows them), a summary. The first line has no
+/// indentation; the others carry theirs.
+pub fn row_text(row: &Row, lang: Lang, width: usize) -> Vec<String> {
+    let event = row.event;
+    let call = event.call.get(lang);
+    let call = match event.kind {
+        Kind::Wire => call.split_once(": ").map_or(call, |(_, rest)| rest),
+        _ => call,
+    };
+    let call = if event.kind == Kind::Kernel && row.place == Place::Aside {
+        format!("{}: {call}", event.side)
+    } else {
+        call.to_string()
+    };
+    let style = match event.kind {
+        Kind::Call => Style::Code,
+        Kind::Kernel | Kind::Summary | Kind::Wire => Style::Prose,
+    };
+    let mut lines = lay_out(&call, style, 0, 2, width);
+    if let Some(result) = result_text(event, lang) {
+        if lines.len() == 1 && columns(&lines[0]) + 5 + columns(&result) <= width {
+            lines[0] = format!("{}  -> {result}", lines[0]);
+        } else {
+            let mut result_lines = lay_out(&result, Style::Prose, 5, 5, width).into_iter();
+            let first = result_lines.next().unwrap_or_default();
+            lines.push(format!("  -> {first}"));
+            lines.extend(result_lines);
+        }
+    }
+    lines
+}
+
+/// What a line shows after its call: the value returned, the exception, why it blocks.
+pub fn result_text(event: &Event, lang: Lang) -> Option<String> {
+    match &event.outcome {
+        Outcome::Returned(text) if text.is_empty() => None,
+        Outcome::Returned(text) | Outcome::Blocked(text) => Some(text.get(lang).to_string()),
+        Outcome::Raised(_) | Outcome::RaisedPython(_) => event.outcome.exception_line(),
+    }
+}
+
+/// Puts ` [n]` (a footnote's number) at the end of the last line, or on a line of its own
+/// where it does not fit the width.
+pub fn add_marker(lines: &mut Vec<String>, marker: &str, width: usize) {
+    match lines.last_mut() {
+        Some(last) if columns(last) + 1 + columns(marker) <= width => {
+            last.push(' ');
+            last.push_str(marker);
+        }
+        _ => lines.push(marker.to_string()),
+    }
 }

@@ -12,10 +12,10 @@
 
 use std::io::{self, Write};
 
-use super::diagram::{Arrow, Carries, Diagram, Mark, Place, Row};
+use super::diagram::{add_marker, row_text, Arrow, Carries, Diagram, Mark, Place, Row};
 use super::wrap::{columns, lay_out, Style};
 use super::{LabEnd, Sink};
-use crate::event::{Event, Kind, Lang, Outcome, Text};
+use crate::event::{Event, Lang, Text};
 use crate::phrases;
 
 /// Columns for the event's number: `NNN `.
@@ -270,106 +270,31 @@ fn lane_names(canvas: &mut Canvas, diagram: &Diagram, layout: &Layout) {
     );
 }
 
-/// A row's lines: its text to the right of the lanes (a summary across the width), and its
+/// A row's lines: its text to the right of the lanes (a summary across the width), its
 /// footnote's number at the end.
 fn row_lines(canvas: &mut Canvas, row: &Row, lang: Lang, layout: &Layout) {
     let event = row.event;
-    let marker = row.footnote.map(|n| format!("[{n}]"));
-    if row.place == Place::Across {
-        let start = SEQ;
-        let mut lines = event_text(row, lang, start, layout.width);
-        add_marker(&mut lines, marker, start, layout.width);
-        for (k, line) in lines.into_iter().enumerate() {
-            let text = if k == 0 {
-                format!("{:>3} {line}", event.seq)
-            } else {
-                line
-            };
-            canvas.plain(text, layout);
-        }
-        return;
+    let start = match row.place {
+        Place::Across => SEQ,
+        Place::Lane(_) | Place::Aside => layout.text,
+    };
+    let columns = layout.width.saturating_sub(start);
+    let mut lines = row_text(row, lang, columns);
+    if let Some(number) = row.footnote {
+        add_marker(&mut lines, &format!("[{number}]"), columns);
     }
-    let start = layout.text;
-    let mut lines = event_text(row, lang, start, layout.width);
-    add_marker(&mut lines, marker, start, layout.width);
     for (k, line) in lines.into_iter().enumerate() {
-        let text = line.get(start.min(line.len())..).unwrap_or("").to_string();
-        let text = if k == 0 { line } else { text };
-        canvas.push(
-            Line::Lanes {
-                seq: (k == 0).then_some(event.seq),
-                text,
-            },
-            layout,
-        );
-    }
-}
-
-/// The row's words: a call and its result as the text trace writes them, a probe, a
-/// packet (without its ends, which the arrow shows), a summary. The first line has no
-/// indentation; the others are indented to their column, from which the lanes' part is cut.
-fn event_text(row: &Row, lang: Lang, start: usize, width: usize) -> Vec<String> {
-    let event = row.event;
-    let call = event.call.get(lang);
-    let call = match event.kind {
-        Kind::Wire => call.split_once(": ").map_or(call, |(_, rest)| rest),
-        _ => call,
-    };
-    let call = if event.kind == Kind::Kernel && row.place == Place::Aside {
-        format!("{}: {call}", event.side)
-    } else {
-        call.to_string()
-    };
-    let style = match event.kind {
-        Kind::Call => Style::Code,
-        Kind::Kernel | Kind::Summary | Kind::Wire => Style::Prose,
-    };
-    let mut lines = lay_out(&call, style, start, start + 2, width);
-    let result = match &event.outcome {
-        Outcome::Returned(text) if text.is_empty() => None,
-        Outcome::Returned(text) | Outcome::Blocked(text) => Some(text.get(lang).to_string()),
-        Outcome::Raised(_) | Outcome::RaisedPython(_) => event.outcome.exception_line(),
-    };
-    if let Some(result) = result {
-        let last = lines
-            .last()
-            .map_or(0, |line| line_end(line, start, lines.len() == 1));
-        if lines.len() == 1 && last + 5 + columns(&result) <= width {
-            lines[0] = format!("{}  -> {result}", lines[0]);
+        if row.place == Place::Across {
+            let number = if k == 0 {
+                format!("{:>3} ", event.seq)
+            } else {
+                " ".repeat(SEQ)
+            };
+            canvas.plain(format!("{number}{line}"), layout);
         } else {
-            let arrow = start + 2;
-            let mut result_lines =
-                lay_out(&result, Style::Prose, arrow + 3, arrow + 3, width).into_iter();
-            let first = result_lines.next().unwrap_or_default();
-            lines.push(format!("{:arrow$}-> {first}", ""));
-            lines.extend(result_lines);
+            let seq = (k == 0).then_some(event.seq);
+            canvas.push(Line::Lanes { seq, text: line }, layout);
         }
-    }
-    lines
-}
-
-/// The column where a laid-out line ends: a first line starts at `start`, the others carry
-/// their indentation.
-fn line_end(line: &str, start: usize, first: bool) -> usize {
-    if first {
-        start + columns(line)
-    } else {
-        columns(line)
-    }
-}
-
-/// Puts ` [n]` at the end of the last line, or on a line of its own where it does not fit.
-fn add_marker(lines: &mut Vec<String>, marker: Option<String>, start: usize, width: usize) {
-    let Some(marker) = marker else {
-        return;
-    };
-    let first = lines.len() == 1;
-    let last = lines.last_mut().expect("lay_out returns a line");
-    if line_end(last, start, first) + 1 + columns(&marker) <= width {
-        last.push(' ');
-        last.push_str(&marker);
-    } else {
-        lines.push(format!("{:start$}{marker}", ""));
     }
 }
 
