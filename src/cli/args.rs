@@ -158,6 +158,7 @@ pub enum FormatArg {
     Text,
     Json,
     Ladder,
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

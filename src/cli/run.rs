@@ -8,7 +8,7 @@ use netlab::event::Lang;
 use netlab::lab::{self, Ended, Format, Lab, RunError};
 use netlab::phrases;
 use netlab::recorder::Stop;
-use netlab::render::DEFAULT_WIDTH;
+use netlab::render::{HtmlBook, DEFAULT_WIDTH};
 use netlab::trace::TraceOptions;
 
 use super::args::{BeforeRun, ColorWhen, FormatArg, RunArgs};
@@ -57,6 +57,7 @@ impl Show {
         let format = match args.format.or(before.format) {
             Some(FormatArg::Json) => Format::Json,
             Some(FormatArg::Ladder) => Format::Ladder,
+            Some(FormatArg::Html) => Format::Html,
             Some(FormatArg::Text) | None => Format::Text,
         };
         let color = use_color(args.color.or(before.color).unwrap_or(ColorWhen::Auto));
@@ -83,6 +84,7 @@ impl Show {
     fn drawing(&self) -> Option<&'static str> {
         match self.format {
             Format::Ladder => Some("ladder"),
+            Format::Html => Some("html"),
             Format::Text | Format::Json => None,
         }
     }
@@ -123,19 +125,24 @@ pub fn run_labs(
             return Ok(ExitCode::from(USAGE));
         }
     };
+    // Every lab of an HTML run goes into one page, written once they have all run.
+    let page = (show.format == Format::Html).then(|| HtmlBook::new(lang));
     let mut stopped = Vec::new();
     for (i, lab) in labs.iter().enumerate() {
         if i > 0 && matches!(show.format, Format::Text | Format::Ladder) {
             writeln!(out)?;
             out.flush()?;
         }
-        let sink = lab::renderer_with_width(
-            show.format,
-            show.options.lang,
-            show.color,
-            show.width,
-            Box::new(io::stdout().lock()),
-        );
+        let sink = match &page {
+            Some(page) => page.sink(),
+            None => lab::renderer_with_width(
+                show.format,
+                show.options.lang,
+                show.color,
+                show.width,
+                Box::new(io::stdout().lock()),
+            ),
+        };
         let gate = live.as_ref().map(|live| live.gate());
         match lab::run_live(lab, show.options, sink, gate) {
             Ok(Ended::Completed) => progress.ran(lab.id),
@@ -154,6 +161,9 @@ pub fn run_labs(
                 stopped.push(lab.id);
             }
         }
+    }
+    if let Some(page) = &page {
+        page.write(out)?;
     }
     if stopped.is_empty() {
         return Ok(ExitCode::SUCCESS);

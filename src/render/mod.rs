@@ -8,11 +8,13 @@ use std::io;
 use crate::event::{Event, Text};
 
 pub mod diagram;
+mod html;
 mod json;
 mod ladder;
 mod text;
 pub mod wrap;
 
+pub use html::{escape as html_escape, HtmlBook, HtmlRenderer};
 pub use json::{event_json, JsonRenderer, JSON_VERSION};
 pub use ladder::LadderRenderer;
 pub use text::{TextRenderer, DEFAULT_WIDTH};
