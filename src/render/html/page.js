@@ -196,12 +196,22 @@
   var looking = false;
   function follow() {
     looking = false;
+    var middle = window.innerHeight * 0.45;
+    for (var l = 0; l < labs.length; l++) {
+      var box = labs[l].getBoundingClientRect();
+      if (box.top <= middle && box.bottom > middle && labs[l] !== current) {
+        // The lab in view is the one the keys step through.
+        current = labs[l];
+        if (pos) {
+          pos.textContent = stepOf(current) + " / " + total(current);
+        }
+      }
+    }
     if (stepOf(current) !== total(current)) {
       return;
     }
     var block = visible(current);
     var events = block ? block.querySelectorAll("g.ev") : [];
-    var middle = window.innerHeight * 0.45;
     var seen = null;
     for (var i = 0; i < events.length; i++) {
       if (events[i].getBoundingClientRect().top > middle) {
