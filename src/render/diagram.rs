@@ -248,15 +248,20 @@ fn packets(rows: &[Row], lane_of: &dyn Fn(&str) -> Option<usize>) -> Vec<Arrow> 
         .collect()
 }
 
-/// What a packet's arrow says: its TCP flags, else its protocol.
+/// What a packet's arrow says: its TCP flags (else its protocol), and how many bytes of data
+/// it carries when it carries some.
 fn packet_label(wire: &serde_json::Value) -> String {
-    match wire.get("flags").and_then(|f| f.as_str()) {
+    let kind = match wire.get("flags").and_then(|f| f.as_str()) {
         Some(flags) => format!("[{flags}]"),
         None => wire
             .get("protocol")
             .and_then(|p| p.as_str())
             .unwrap_or("")
             .to_uppercase(),
+    };
+    match wire.get("length").and_then(|l| l.as_u64()) {
+        Some(length) if length > 0 => format!("{kind} {length}"),
+        _ => kind,
     }
 }
 

@@ -145,7 +145,7 @@ impl<W: Write> Sink for HtmlRenderer<W> {
 }
 
 /// Text made safe for HTML and SVG, in element content and in quoted attributes.
-pub fn escape(text: &str) -> String {
+fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -14,7 +14,7 @@ mod ladder;
 mod text;
 pub mod wrap;
 
-pub use html::{escape as html_escape, HtmlBook, HtmlRenderer};
+pub use html::{HtmlBook, HtmlRenderer};
 pub use json::{event_json, JsonRenderer, JSON_VERSION};
 pub use ladder::LadderRenderer;
 pub use text::{TextRenderer, DEFAULT_WIDTH};
