@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::wrap::{columns, lay_out, Style};
-use crate::event::{Count, Event, Kind, Lang, Outcome, SocketFacts, Text};
+use crate::event::{Count, Event, Kind, Lang, Outcome, SocketFacts};
 
 /// Where a row's mark goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,39 +102,12 @@ impl<'a> Diagram<'a> {
         let lanes = lanes(&flat);
         let lane_of = |side: &str| lanes.iter().position(|lane| lane == side);
         let port_sides = port_sides(&flat);
-        let mut states: HashMap<String, &'static str> = HashMap::new();
+        let mut states = States::default();
         let mut footnotes = 0;
         let rows = flat
             .iter()
             .map(|event| {
-                let socket = event.facts.socket.as_ref();
-                // A connection no socket of the lab holds (yet, or any more) is drawn on the
-                // lane of the side whose socket has its port.
-                let by_port = || {
-                    let port = event.facts.port.as_deref()?;
-                    lane_of(port_sides.get(port)?)
-                };
-                let place = match event.kind {
-                    Kind::Summary => Place::Across,
-                    Kind::Call => lane_of(&event.side).map_or(Place::Aside, Place::Lane),
-                    Kind::Kernel => socket
-                        .and_then(|s| lane_of(&s.side))
-                        .or_else(by_port)
-                        .map_or(Place::Aside, Place::Lane),
-                    Kind::Wire => Place::Aside,
-                };
-                let connection = match (socket, &event.facts.port, &event.facts.peer) {
-                    (Some(socket), _, _) => Some(format!("socket {}", socket.id)),
-                    (None, Some(port), Some(peer)) => Some(format!("{port} {peer}")),
-                    _ => None,
-                };
-                let state = match (event.facts.tcp_state, connection, place) {
-                    (Some(state), Some(connection), Place::Lane(_)) => {
-                        let state = state.unwrap_or("CLOSED");
-                        (states.insert(connection, state) != Some(state)).then_some(state)
-                    }
-                    _ => None,
-                };
+                let place = place(event, &lane_of, &port_sides);
                 let footnote = (!event.notes.is_empty()).then(|| {
                     footnotes += 1;
                     footnotes
@@ -143,7 +116,7 @@ impl<'a> Diagram<'a> {
                     event,
                     place,
                     mark: mark(event),
-                    state,
+                    state: states.shown(event, place),
                     footnote,
                 }
             })
@@ -162,13 +135,51 @@ impl<'a> Diagram<'a> {
             arrows,
         }
     }
+}
 
-    /// The rows' indices where a section heading opens, with the heading.
-    pub fn sections(&self) -> impl Iterator<Item = (usize, &Text)> {
-        self.rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, row)| row.event.section.as_ref().map(|s| (i, s)))
+/// Where an event's mark goes: a call on its side's lane, a probe on the lane of the side
+/// whose socket it read. A connection no socket of the lab holds (yet, or any more) goes on
+/// the lane of the side whose socket has its port.
+fn place(
+    event: &Event,
+    lane_of: &dyn Fn(&str) -> Option<usize>,
+    port_sides: &HashMap<String, String>,
+) -> Place {
+    let by_port = || lane_of(port_sides.get(event.facts.port.as_deref()?)?);
+    let lane = match event.kind {
+        Kind::Summary => return Place::Across,
+        Kind::Wire => return Place::Aside,
+        Kind::Call => lane_of(&event.side),
+        Kind::Kernel => event
+            .facts
+            .socket
+            .as_ref()
+            .and_then(|s| lane_of(&s.side))
+            .or_else(by_port),
+    };
+    lane.map_or(Place::Aside, Place::Lane)
+}
+
+/// The TCP state last shown for each connection, to show a state only where it changes.
+#[derive(Default)]
+struct States(HashMap<String, &'static str>);
+
+impl States {
+    /// The state a probe on a lane shows, if it is new for its connection (the socket it
+    /// read, or the pair of ports of a connection no socket holds).
+    fn shown(&mut self, event: &Event, place: Place) -> Option<&'static str> {
+        let state = event.facts.tcp_state?;
+        let facts = &event.facts;
+        let connection = match (&facts.socket, &facts.port, &facts.peer) {
+            (Some(socket), _, _) => format!("socket {}", socket.id),
+            (None, Some(port), Some(peer)) => format!("{port} {peer}"),
+            _ => return None,
+        };
+        if !matches!(place, Place::Lane(_)) {
+            return None;
+        }
+        let state = state.unwrap_or("CLOSED");
+        (self.0.insert(connection, state) != Some(state)).then_some(state)
     }
 }
 
@@ -271,34 +282,75 @@ struct Sent {
     /// Where its bytes lie in the stream: `start..end`, this machine's numbers.
     start: u64,
     end: u64,
-    /// Its count as the trace shows it; None when a number stood for the stream before it
-    /// or in it, so that a part of it would be a number of this machine.
-    shown: Option<u64>,
+    /// Its count, when the trace shows it as a number.
+    count: Option<u64>,
+    /// Whether every count of this socket up to this send was shown as a number: only then
+    /// is a part of it (what one recv got) the same number on every machine.
+    plain: bool,
+}
+
+/// A recv's bytes in its socket's incoming stream, and the socket at the other end.
+struct Received {
+    row: usize,
+    peer: u32,
+    start: u64,
+    end: u64,
+    plain: bool,
 }
 
 /// Transfers of bytes on stream sockets: every send, and every recv that returned some of
 /// its bytes. Where a line of a socket moved its totals is what the socket facts say;
 /// which sends a recv's bytes came from is where the two ranges of the same stream overlap.
 fn streams(rows: &[Row]) -> Vec<Arrow> {
-    // Each socket's sends, by the socket's number.
+    let (sends, recvs) = stream_ranges(rows);
+    let mut arrows = Vec::new();
+    for recv in recvs {
+        let Some(list) = sends.get(&recv.peer) else {
+            continue;
+        };
+        for send in list
+            .iter()
+            .filter(|s| s.start < recv.end && recv.start < s.end)
+        {
+            let whole_send = recv.start <= send.start && send.end <= recv.end;
+            let part = send.end.min(recv.end) - send.start.max(recv.start);
+            let label = match send.count {
+                Some(count) if whole_send => count.to_string(),
+                Some(_) if send.plain && recv.plain => part.to_string(),
+                _ => String::new(),
+            };
+            arrows.push(Arrow {
+                from_row: send.row,
+                to_row: recv.row,
+                from_lane: lane_of_row(&rows[send.row]),
+                to_lane: lane_of_row(&rows[recv.row]),
+                label,
+                carries: Carries::Bytes,
+            });
+        }
+    }
+    arrows.retain(|a| a.from_lane.is_some() && a.to_lane.is_some());
+    arrows
+}
+
+/// Each stream socket's sends (by the socket's number), and every recv that returned bytes.
+fn stream_ranges(rows: &[Row]) -> (BTreeMap<u32, Vec<Sent>>, Vec<Received>) {
     let mut sends: BTreeMap<u32, Vec<Sent>> = BTreeMap::new();
-    // The totals at each socket's line before, and whether every count so far was shown
-    // as a number.
-    let mut before: HashMap<u32, (u64, u64)> = HashMap::new();
-    let mut plain: HashMap<u32, bool> = HashMap::new();
     let mut recvs = Vec::new();
+    // Each socket's totals after its last line, and whether its counts were all numbers.
+    let mut before: HashMap<u32, (u64, u64, bool)> = HashMap::new();
     let mut row_of_seq: HashMap<u32, usize> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
         row_of_seq.insert(row.event.seq, i);
         let Some(socket) = stream_socket(row) else {
             continue;
         };
-        let (sent_before, received_before) = before.get(&socket.id).copied().unwrap_or((0, 0));
-        before.insert(socket.id, (socket.sent, socket.received));
+        let (sent, received, plain) = before.get(&socket.id).copied().unwrap_or((0, 0, true));
         let count = row.event.facts.bytes.as_ref().map(|b| &b.count);
-        let is_plain = plain.entry(socket.id).or_insert(true);
-        if socket.sent > sent_before {
-            *is_plain &= matches!(count, Some(Count::Number(_)));
+        let moved = socket.sent > sent || socket.received > received;
+        let plain = plain && (!moved || matches!(count, Some(Count::Number(_))));
+        before.insert(socket.id, (socket.sent, socket.received, plain));
+        if socket.sent > sent {
             let list = sends.entry(socket.id).or_default();
             // A line that goes on from a blocked call (sendall) adds to that call's bytes,
             // and so do bytes the kernel took while another line ran: only a send in
@@ -316,55 +368,31 @@ fn streams(rows: &[Row]) -> Vec<Arrow> {
             match merge_into {
                 Some(send) => {
                     send.end = socket.sent;
-                    send.shown = None;
+                    send.count = None;
                 }
                 None => list.push(Sent {
                     row: i,
-                    start: sent_before,
+                    start: sent,
                     end: socket.sent,
-                    shown: match count {
-                        Some(Count::Number(n)) if *is_plain => Some(*n),
+                    count: match count {
+                        Some(Count::Number(n)) => Some(*n),
                         _ => None,
                     },
+                    plain,
                 }),
             }
         }
-        if socket.received > received_before {
-            *is_plain &= matches!(count, Some(Count::Number(_)));
-            if let Some(peer) = socket.peer_socket {
-                recvs.push((i, peer, received_before, socket.received, *is_plain));
-            }
-        }
-    }
-    let mut arrows = Vec::new();
-    for (to_row, peer, start, end, recv_plain) in recvs {
-        let Some(list) = sends.get(&peer) else {
-            continue;
-        };
-        for send in list.iter().filter(|s| s.start < end && start < s.end) {
-            let (Some(from_lane), Some(to_lane)) =
-                (lane_of_row(&rows[send.row]), lane_of_row(&rows[to_row]))
-            else {
-                continue;
-            };
-            let whole_send = start <= send.start && send.end <= end;
-            let part = send.end.min(end) - send.start.max(start);
-            let label = match (whole_send, send.shown) {
-                (true, Some(n)) => n.to_string(),
-                (false, Some(_)) if recv_plain => part.to_string(),
-                _ => String::new(),
-            };
-            arrows.push(Arrow {
-                from_row: send.row,
-                to_row,
-                from_lane: Some(from_lane),
-                to_lane: Some(to_lane),
-                label,
-                carries: Carries::Bytes,
+        if let (true, Some(peer)) = (socket.received > received, socket.peer_socket) {
+            recvs.push(Received {
+                row: i,
+                peer,
+                start: received,
+                end: socket.received,
+                plain,
             });
         }
     }
-    arrows
+    (sends, recvs)
 }
 
 /// The socket of a call on a stream socket (TCP or AF_UNIX): datagram sockets count
