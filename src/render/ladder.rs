@@ -57,6 +57,7 @@ impl<W: Write> Sink for LadderRenderer<W> {
     fn lab_start(&mut self, id: &str, title: &Text) -> io::Result<()> {
         self.lab = id.to_string();
         self.title = Some(title.clone());
+        self.live = None;
         self.events.clear();
         Ok(())
     }
