@@ -125,8 +125,9 @@ pub struct Event {
     pub packets: Vec<Event>,
 }
 
-/// What an event says as data, in no language, for programs that read `--format json`. The
-/// text line says the same things in words; these fields say them as values.
+/// What an event says as data, in no language, for programs that read `--format json` and for
+/// the renderers that draw the exchange (`--format ladder`, `html`). The text line says the
+/// same things in words; these fields say them as values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     /// The call in Python notation, for a program's own line (None for kernel and summary
@@ -159,6 +160,40 @@ pub struct Facts {
     pub process: Option<(Option<i32>, usize, usize)>,
     /// For a `wire` line: the packet's facts as JSON fields (protocol, ends, flags, numbers).
     pub wire: Option<serde_json::Value>,
+    /// The lab socket a call was made on or a probe read. Not in the JSON lines: it is what
+    /// a drawing needs to tie lines together (which recv returned which send's bytes).
+    pub socket: Option<SocketFacts>,
+}
+
+/// Which socket of the lab a line is about, and where the line leaves its byte streams: a
+/// drawing of the exchange takes from this which send's bytes a recv returned, and draws a
+/// probe beside the socket it read. Read from the engine's register of the lab's sockets, as
+/// it stands at the end of the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketFacts {
+    /// The socket's number in this run, in the order the lab made its sockets (from 0).
+    pub id: u32,
+    /// The program that owns it (`server`, `client-2`) and its Python variable (`conn`).
+    pub side: String,
+    pub var: String,
+    /// This end's address and the other end's, as the trace shows them
+    /// (`('127.0.0.1', PORT)`); None before bind/connect.
+    pub local: Option<String>,
+    pub peer: Option<String>,
+    /// A datagram socket (UDP): its sends and recvs move whole datagrams, not a stream.
+    pub datagram: bool,
+    /// The lab's socket at the other end of this connection, when the lab made it.
+    pub peer_socket: Option<u32>,
+    /// Bytes the socket had handed the kernel to send, and bytes it had read, from its first
+    /// call to the end of this line: a stream call's bytes are the last ones counted. These
+    /// are this machine's numbers, never shown (a shown figure is in `bytes`).
+    pub sent: u64,
+    pub received: u64,
+    /// Datagrams the socket had taken from its queue by the end of this line.
+    pub datagrams_received: u64,
+    /// For a datagram sent: the lab's socket bound at the address it went to, which the
+    /// kernel queues it for (None: no socket of the lab receives there).
+    pub datagram_to: Option<u32>,
 }
 
 /// A figure in the facts: a number, or the stable name that a figure differing between

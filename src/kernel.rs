@@ -263,6 +263,12 @@ impl Kernel {
         }
     }
 
+    /// A probe that read one of the lab's sockets, as data: the probe, and the socket.
+    fn read(f: &mut Facts, source: &'static str, sock: &Sock) {
+        f.probe = Some(Self::probe(source, Some(sock)));
+        f.socket = Some(sock.socket_facts());
+    }
+
     /// `server conn: receive queue (FIONREAD)`, in both languages.
     fn about(sock: &Sock, probe: Probe) -> Text {
         phrases::about(&format!("{} {}", sock.side().name(), sock.var()), probe)
@@ -282,7 +288,7 @@ impl Kernel {
             (phrases::bytes_waiting(&shown), "receive")
         };
         self.record(Self::about(sock, phrases::RECEIVE_QUEUE), result, |f| {
-            f.probe = Some(Self::probe("FIONREAD", Some(sock)));
+            Self::read(f, "FIONREAD", sock);
             f.queue = vec![(queue, Count::shown(&shown))];
         });
         Ok(n)
@@ -300,7 +306,7 @@ impl Kernel {
             Self::about(sock, phrases::SEND_QUEUE),
             phrases::bytes_not_acknowledged(&shown),
             |f| {
-                f.probe = Some(Self::probe("SIOCOUTQ", Some(sock)));
+                Self::read(f, "SIOCOUTQ", sock);
                 f.queue = vec![("send_unacknowledged", Count::shown(&shown))];
             },
         );
@@ -318,7 +324,7 @@ impl Kernel {
             Self::about(sock, phrases::UNSENT_QUEUE),
             phrases::bytes_not_transmitted(&shown),
             |f| {
-                f.probe = Some(Self::probe("SIOCOUTQNSD", Some(sock)));
+                Self::read(f, "SIOCOUTQNSD", sock);
                 f.queue = vec![("send_untransmitted", Count::shown(&shown))];
             },
         );
@@ -352,7 +358,7 @@ impl Kernel {
             (state, expected),
             Text::same(expected.name()),
             |f| {
-                f.probe = Some(Self::probe("TCP_INFO", Some(sock)));
+                Self::read(f, "TCP_INFO", sock);
                 f.tcp_state = Some(Some(state.name()));
             },
         )?;
@@ -372,7 +378,7 @@ impl Kernel {
             Self::about(sock, phrases::TCP_STATE),
             Text::same(state.name()),
             |f| {
-                f.probe = Some(Self::probe("TCP_INFO", Some(sock)));
+                Self::read(f, "TCP_INFO", sock);
                 f.tcp_state = Some(Some(state.name()));
             },
         );
@@ -391,7 +397,7 @@ impl Kernel {
             Self::about(listener, phrases::ACCEPT_QUEUE),
             phrases::accept_queue(waiting, max),
             |f| {
-                f.probe = Some(Self::probe("TCP_INFO", Some(listener)));
+                Self::read(f, "TCP_INFO", listener);
                 f.queue = vec![
                     ("accept", Count::Number(waiting.into())),
                     ("accept_limit", Count::Number(max.into())),
@@ -447,6 +453,10 @@ impl Kernel {
         };
         let port = local.port().map(|p| self.registry.port(p));
         let peer = remote.port().map(|p| self.registry.port(p));
+        let socket = self
+            .registry
+            .connection(local, remote)
+            .map(|id| self.registry.socket_facts(id));
         self.record_expecting(
             (what, show(found)),
             (found, expected),
@@ -456,6 +466,7 @@ impl Kernel {
                 f.tcp_state = Some(found.map(TcpState::name));
                 f.port = port;
                 f.peer = peer;
+                f.socket = socket;
             },
         )?;
         Ok(())
@@ -546,7 +557,7 @@ impl Kernel {
             Self::about(sock, phrases::BYTES_SENT),
             phrases::bytes(&n.to_string()),
             |f| {
-                f.probe = Some(Self::probe("TCP_INFO", Some(sock)));
+                Self::read(f, "TCP_INFO", sock);
                 f.bytes = Some(ByteFacts::new(Count::Number(n), None));
             },
         );

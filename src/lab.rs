@@ -7,7 +7,9 @@ use std::rc::Rc;
 use crate::event::{Event, Lang, Text};
 use crate::phrases;
 use crate::recorder::{self, Gate, Stop};
-use crate::render::{JsonRenderer, LabEnd, Sink, TextRenderer, DEFAULT_WIDTH};
+use crate::render::{
+    HtmlRenderer, JsonRenderer, LabEnd, LadderRenderer, Sink, TextRenderer, DEFAULT_WIDTH,
+};
 use crate::trace::{LabError, LabResult, Trace, TraceOptions};
 
 /// One lab: a folder `labs/NN-name/` compiled in by the build script, which takes the id from
@@ -219,6 +221,10 @@ pub enum Format {
     #[default]
     Text,
     Json,
+    /// A ladder diagram in text.
+    Ladder,
+    /// A web page with the ladder diagram as SVG.
+    Html,
 }
 
 /// The renderer for a format: plain or coloured text (wrapped to [`DEFAULT_WIDTH`]), or JSON
@@ -243,6 +249,8 @@ pub fn renderer_with_width<'a>(
     match format {
         Format::Text => Box::new(TextRenderer::new(out, lang, color).with_width(width)),
         Format::Json => Box::new(JsonRenderer::new(out, lang)),
+        Format::Ladder => Box::new(LadderRenderer::new(out, lang, width)),
+        Format::Html => Box::new(HtmlRenderer::new(out, lang)),
     }
 }
 

@@ -376,6 +376,46 @@ pub fn next_steps(id: &str, next: Option<&str>) -> [Text; 2] {
     [next, lesson]
 }
 
+/// The key to a ladder diagram's marks (`--format ladder`).
+pub fn ladder_legend() -> Text {
+    Text::fixed(
+        "o a call, x it raised, ~ it blocks, # the kernel's view, [n] note n below",
+        "o 调用，x 抛出异常，~ 阻塞，# 内核看到的状态，[n] 见下方第 n 条注释",
+    )
+}
+
+/// The words of the web page around its diagrams (`--format html`).
+pub mod page {
+    use crate::event::Text;
+
+    /// The language's own name, on the switch that shows it.
+    pub const LANGUAGE: Text = Text::fixed("English", "中文");
+    pub const SWITCH_LANGUAGE: Text = Text::fixed("Show in Chinese", "显示英文");
+    pub const THEME: Text = Text::fixed("Light or dark", "浅色或深色");
+    pub const BACK: Text = Text::fixed("Back one event", "后退一个事件");
+    pub const NEXT: Text = Text::fixed("Next event", "下一个事件");
+    pub const KEYS: Text = Text::fixed(
+        "Space or → next · ← back · Home, End · click a line to go there",
+        "空格或 → 下一个 · ← 上一个 · Home、End 到开头、结尾 · 点击一行跳到那里",
+    );
+    pub const CONTENTS: Text = Text::fixed("Labs", "实验");
+    pub const NOTES: Text = Text::fixed("Notes", "注释");
+    pub const NO_NOTES: Text = Text::fixed(
+        "No note on the lines so far in this section.",
+        "本节到目前为止的各行没有注释。",
+    );
+    pub const STOPPED: Text = Text::fixed("The lab stopped here:", "实验在这里停止了：");
+    /// The key to the marks, each with its word.
+    pub const LEGEND: [Text; 6] = [
+        Text::fixed("a call", "调用"),
+        Text::fixed("it raised", "抛出异常"),
+        Text::fixed("it blocks", "阻塞"),
+        Text::fixed("the kernel's view", "内核看到的状态"),
+        Text::fixed("bytes from a send to a recv", "从 send 到 recv 的字节"),
+        Text::fixed("a packet on the wire", "线路上的一个报文"),
+    ];
+}
+
 // ---------------------------------------------------------------------------------------
 // netlab's own messages (errors, verify, list, hints): not trace lines
 // ---------------------------------------------------------------------------------------
@@ -494,6 +534,10 @@ messages! {
     OUTPUT_FAILED:
         "could not write the output: {err}",
         "无法写出输出：{err}";
+
+    DRAWING_NOT_PACED:
+        "--format {format} draws the whole lab once it has ended, so there is nothing for --step or --pace to hold; use them with the text trace",
+        "--format {format} 要等实验结束后才画出整个实验，--step 和 --pace 在这里无事可做；请在文本输出中使用它们";
 
     // `netlab verify`.
     VERIFY_NOT_COMPARABLE:

@@ -119,7 +119,8 @@ pub struct RunArgs {
     /// 80 when output is not a terminal)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..=1000))]
     pub width: Option<u16>,
-    /// text for people, json for one JSON object per event per line
+    /// text for people, json for one JSON object per event per line, ladder for a ladder
+    /// diagram, html for a web page with the diagram (self-contained, for a projector)
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
     /// Show real port numbers and paths instead of stable names (PORT, CLIENT_PORT_1)
@@ -156,6 +157,8 @@ pub enum ColorWhen {
 pub enum FormatArg {
     Text,
     Json,
+    Ladder,
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -8,7 +8,7 @@ use netlab::event::Lang;
 use netlab::lab::{self, Ended, Format, Lab, RunError};
 use netlab::phrases;
 use netlab::recorder::Stop;
-use netlab::render::DEFAULT_WIDTH;
+use netlab::render::{HtmlBook, DEFAULT_WIDTH};
 use netlab::trace::TraceOptions;
 
 use super::args::{BeforeRun, ColorWhen, FormatArg, RunArgs};
@@ -56,6 +56,8 @@ impl Show {
     pub fn new(args: &RunArgs, before: &BeforeRun, lang: Lang) -> Show {
         let format = match args.format.or(before.format) {
             Some(FormatArg::Json) => Format::Json,
+            Some(FormatArg::Ladder) => Format::Ladder,
+            Some(FormatArg::Html) => Format::Html,
             Some(FormatArg::Text) | None => Format::Text,
         };
         let color = use_color(args.color.or(before.color).unwrap_or(ColorWhen::Auto));
@@ -73,6 +75,17 @@ impl Show {
                 pause: args.pace.map(Duration::from_millis),
             },
             width: text_width(args.width),
+        }
+    }
+}
+
+impl Show {
+    /// The format's name when it draws the whole lab at its end (`ladder`, `html`).
+    fn drawing(&self) -> Option<&'static str> {
+        match self.format {
+            Format::Ladder => Some("ladder"),
+            Format::Html => Some("html"),
+            Format::Text | Format::Json => None,
         }
     }
 }
@@ -99,6 +112,12 @@ pub fn run_labs(
     progress: &Progress,
 ) -> Result<ExitCode, Failure> {
     let lang = show.options.lang;
+    if let Some(format) = show.drawing() {
+        if show.pacing.step || show.pacing.pause.is_some() {
+            complain(phrases::DRAWING_NOT_PACED.fill(lang, &[("format", &format)]));
+            return Ok(ExitCode::from(USAGE));
+        }
+    }
     let live = match show.pacing.start(lang) {
         Ok(live) => live,
         Err(err) => {
@@ -106,19 +125,24 @@ pub fn run_labs(
             return Ok(ExitCode::from(USAGE));
         }
     };
+    // Every lab of an HTML run goes into one page, written once they have all run.
+    let page = (show.format == Format::Html).then(|| HtmlBook::new(lang));
     let mut stopped = Vec::new();
     for (i, lab) in labs.iter().enumerate() {
-        if i > 0 && show.format == Format::Text {
+        if i > 0 && matches!(show.format, Format::Text | Format::Ladder) {
             writeln!(out)?;
             out.flush()?;
         }
-        let sink = lab::renderer_with_width(
-            show.format,
-            show.options.lang,
-            show.color,
-            show.width,
-            Box::new(io::stdout().lock()),
-        );
+        let sink = match &page {
+            Some(page) => page.sink(),
+            None => lab::renderer_with_width(
+                show.format,
+                show.options.lang,
+                show.color,
+                show.width,
+                Box::new(io::stdout().lock()),
+            ),
+        };
         let gate = live.as_ref().map(|live| live.gate());
         match lab::run_live(lab, show.options, sink, gate) {
             Ok(Ended::Completed) => progress.ran(lab.id),
@@ -137,6 +161,9 @@ pub fn run_labs(
                 stopped.push(lab.id);
             }
         }
+    }
+    if let Some(page) = &page {
+        page.write(out)?;
     }
     if stopped.is_empty() {
         return Ok(ExitCode::SUCCESS);

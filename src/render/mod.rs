@@ -1,15 +1,22 @@
 //! Renderers: the only code that turns events into bytes. Text for people (coloured only when
-//! asked), JSON lines for programs. Both stream: each event is written as soon as it is final.
+//! asked), JSON lines for programs: both stream, each event written as soon as it is final.
+//! The drawings of the exchange (a ladder diagram in text, a web page with SVG) need the
+//! whole lab, and draw it when the lab ends.
 
 use std::io;
 
 use crate::event::{Event, Text};
 
+pub mod diagram;
+mod html;
 mod json;
+mod ladder;
 mod text;
 pub mod wrap;
 
+pub use html::{HtmlBook, HtmlRenderer};
 pub use json::{event_json, JsonRenderer, JSON_VERSION};
+pub use ladder::LadderRenderer;
 pub use text::{TextRenderer, DEFAULT_WIDTH};
 
 /// Where a lab's events go.

@@ -19,7 +19,7 @@ use std::time::Duration;
 use rustix::net::RecvFlags;
 use socket2::{Domain, Socket, Type};
 
-use crate::event::{ByteFacts, Count, Facts, Kind, Outcome, Text};
+use crate::event::{ByteFacts, Count, Facts, Kind, Outcome, SocketFacts, Text};
 use crate::names::PortRole;
 use crate::phrases;
 use crate::pyrepr;
@@ -100,7 +100,9 @@ impl Side {
         match made {
             Ok(socket) => {
                 self.record(call, Outcome::Returned(Text::same("")));
-                Ok(Sock::adopt(self.clone(), var, proto, socket))
+                let sock = Sock::adopt(self.clone(), var, proto, socket);
+                sock.identify();
+                Ok(sock)
             }
             Err(err) => Err(self.raise(call, err)),
         }
@@ -255,7 +257,7 @@ impl Sock {
         // share its sockets.
         let id = side
             .registry
-            .add(SockRecord::new(proto, side.program.name(), &socket));
+            .add(SockRecord::new(proto, side.program.name(), var, &socket));
         let sock = Sock {
             side,
             var: var.to_string(),
@@ -360,8 +362,38 @@ impl Sock {
         format!("{}.{}", self.var, text)
     }
 
+    /// Adds which socket the line just recorded is about (see [`SocketFacts`]).
+    pub(crate) fn identify(&self) {
+        let facts = self.socket_facts();
+        self.side.facts(|f| f.socket = Some(facts));
+    }
+
+    /// This socket as data, as the register has it now.
+    pub(crate) fn socket_facts(&self) -> SocketFacts {
+        self.registry().socket_facts(self.id)
+    }
+
+    /// Records a call on this socket: its line, and which socket it was made on.
+    pub(crate) fn record(&self, call: String, outcome: Outcome) {
+        self.side.record(call, outcome);
+        self.identify();
+    }
+
+    /// Like [`Sock::record`]; `continues` as in [`Side::record_at`].
+    fn record_at(&self, call: String, continues: Option<u32>, outcome: Outcome) {
+        self.side.record_at(call, continues, outcome);
+        self.identify();
+    }
+
+    /// Records a failed call on this socket as the exception Python raises.
+    fn raise_plain(&self, call: String, err: io::Error) -> io::Error {
+        let err = self.side.raise(call, err);
+        self.identify();
+        err
+    }
+
     fn returned(&self, call: String, result: Text) {
-        self.side.record(call, Outcome::Returned(result));
+        self.record(call, Outcome::Returned(result));
     }
 
     /// Records a call that returns None in Python: nothing on success, the exception on error.
@@ -371,12 +403,12 @@ impl Sock {
                 self.returned(call, Text::same(""));
                 Ok(())
             }
-            Err(err) => Err(self.side.raise(call, err)),
+            Err(err) => Err(self.raise_plain(call, err)),
         }
     }
 
     fn blocked(&self, call: String, what: Text, why: Blocked) -> io::Error {
-        self.side.record(call, Outcome::Blocked(what));
+        self.record(call, Outcome::Blocked(what));
         blocked_error(why)
     }
 
@@ -396,7 +428,7 @@ impl Sock {
             Blocked::NothingReady => phrases::select_blocks(),
             Blocked::Watched(limit) => phrases::blocks_watched(limit.as_millis()),
         };
-        self.side.record_at(call, continues, Outcome::Blocked(what));
+        self.record_at(call, continues, Outcome::Blocked(what));
         blocked_error(why)
     }
 
@@ -410,7 +442,9 @@ impl Sock {
     fn raise_at(&self, call: String, continues: Option<u32>, err: io::Error) -> io::Error {
         self.registry()
             .update(self.id, |r| r.icmp_error_due = false);
-        self.side.raise_at(call, continues, err)
+        let err = self.side.raise_at(call, continues, err);
+        self.identify();
+        err
     }
 
     /// `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)`
@@ -459,7 +493,7 @@ impl Sock {
                 self.returned(call, Text::same(size.to_string()));
                 Ok(size)
             }
-            Err(err) => Err(self.side.raise(call, err)),
+            Err(err) => Err(self.raise_plain(call, err)),
         }
     }
 
@@ -480,7 +514,7 @@ impl Sock {
         self.side.begin();
         let call = self.call(format_args!("bind({})", self.show_addr(addr)));
         if let Err(err) = addr.to_sockaddr().and_then(|a| self.socket.bind(&a)) {
-            return Err(self.side.raise(call, err));
+            return Err(self.raise_plain(call, err));
         }
         self.refresh_addrs(PortRole::Bound, addr.port() == Some(0));
         let local = self.local_addr()?;
@@ -558,8 +592,7 @@ impl Sock {
             Ok((conn, peer)) => {
                 let addr = self.show_addr(&peer);
                 let result = Text::same(format!("{addr_var} = {addr}"));
-                self.side
-                    .record_at(call, continues, Outcome::Returned(result));
+                self.record_at(call, continues, Outcome::Returned(result));
                 let peer_port = self.port_name(&peer);
                 self.side.facts(|f| {
                     f.value = Some(addr);
@@ -567,7 +600,11 @@ impl Sock {
                 });
                 Ok((conn, peer))
             }
-            Err(err) => Err(self.side.raise_at(call, continues, err)),
+            Err(err) => {
+                let err = self.side.raise_at(call, continues, err);
+                self.identify();
+                Err(err)
+            }
         }
     }
 
@@ -596,7 +633,7 @@ impl Sock {
                 self.connect_facts(addr, false);
                 Err(err)
             }
-            Err(err) => Err(self.side.raise(call, err)),
+            Err(err) => Err(self.raise_plain(call, err)),
         }
     }
 
@@ -634,7 +671,7 @@ impl Sock {
                     });
                     Ok(errno.number)
                 }
-                None => Err(self.side.raise(call, err)),
+                None => Err(self.raise_plain(call, err)),
             },
         }
     }
@@ -738,13 +775,14 @@ impl Sock {
     fn send_inner(&self, call: String, data: &[u8], all: bool) -> io::Result<usize> {
         self.side.begin();
         let mut sent = 0;
+        let mut datagram_to = None;
         loop {
             match self.socket.send(&data[sent..]) {
                 Ok(n) => {
                     sent += n;
                     self.count_sent(n);
                     if let (Proto::Udp, Some(to)) = (self.proto, self.peer_addr().ok()) {
-                        self.datagram_sent(&to);
+                        datagram_to = self.datagram_sent(&to);
                     }
                     // A blocking send on Linux waits until the kernel took everything.
                     if sent == data.len() || (!all && !self.blocking) {
@@ -787,6 +825,9 @@ impl Sock {
                 f.value = Some("None".into());
             }
             f.bytes = Some(ByteFacts::new(Count::shown(&shown), None));
+            if let Some(socket) = &mut f.socket {
+                socket.datagram_to = datagram_to.map(|id| id as u32);
+            }
         });
         Ok(sent)
     }
@@ -842,8 +883,7 @@ impl Sock {
     fn recv_buffer(&self, call: &str, bufsize: usize) -> io::Result<Vec<u8>> {
         crate::memory::reserve(bufsize, "recv's buffer").inspect_err(|_| {
             let exception = crate::event::PyException::new("MemoryError", "");
-            self.side
-                .record(call.to_string(), Outcome::RaisedPython(exception));
+            self.record(call.to_string(), Outcome::RaisedPython(exception));
         })
     }
 
@@ -858,8 +898,7 @@ impl Sock {
         let literal = pyrepr::bytes_preview(data, PREVIEW_BYTES);
         let n = self.recorder().figure(data.len());
         let result = phrases::bytes_with_length(&literal, &n);
-        self.side
-            .record_at(call, continues, Outcome::Returned(result));
+        self.record_at(call, continues, Outcome::Returned(result));
         self.side.facts(|f| {
             f.bytes = Some(ByteFacts::new(Count::shown(&n), Some(literal.clone())));
             f.value = Some(literal);
@@ -878,12 +917,15 @@ impl Sock {
         match self.socket.send_to(data, &target) {
             Ok(n) => {
                 self.refresh_addrs(PortRole::Ephemeral, true);
-                self.datagram_sent(addr);
+                let datagram_to = self.datagram_sent(addr);
                 self.returned(call, Text::same(n.to_string()));
                 let peer = self.port_name(addr);
                 self.side.facts(|f| {
                     f.bytes = Some(ByteFacts::new(Count::Number(n as u64), None));
                     f.peer = peer;
+                    if let Some(socket) = &mut f.socket {
+                        socket.datagram_to = datagram_to.map(|id| id as u32);
+                    }
                 });
                 Ok(n)
             }
@@ -895,16 +937,20 @@ impl Sock {
     /// a socket of this lab that receives at `to` has one more datagram on its way. Where a
     /// socket of this lab was bound and is closed now, the kernel answers with an ICMP "port
     /// unreachable", which a connected sender hears as an error on its next call.
-    fn datagram_sent(&self, to: &Addr) {
+    ///
+    /// Returns the socket of this lab the datagram is queued for, if any.
+    fn datagram_sent(&self, to: &Addr) -> Option<SockId> {
         let sockets = self.registry().all();
         let receives = |r: &SockRecord| {
             r.proto == Proto::Udp && r.local.as_ref().is_some_and(|l| receives_at(l, to))
         };
-        if let Some(dest) = sockets.iter().position(|r| r.is_open() && receives(r)) {
+        let dest = sockets.iter().position(|r| r.is_open() && receives(r));
+        if let Some(dest) = dest {
             self.registry().update(dest, |r| r.datagrams_expected += 1);
         } else if sockets.iter().any(receives) && sockets[self.id].peer.is_some() {
             self.registry().update(self.id, |r| r.icmp_error_due = true);
         }
+        dest
     }
 
     /// `data, addr = var.recvfrom(bufsize)`: one datagram and who sent it. A datagram longer
@@ -979,8 +1025,10 @@ impl Sock {
                 record.fin_sent = true;
             }
         });
-        let side = self.side.clone();
+        let (side, id, registry) = (self.side.clone(), self.id, self.registry().clone());
         drop(self.socket);
         side.record(call, Outcome::Returned(Text::same("")));
+        let facts = registry.socket_facts(id);
+        side.facts(|f| f.socket = Some(facts));
     }
 }

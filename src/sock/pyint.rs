@@ -51,7 +51,7 @@ impl Sock {
         match refused {
             Some(exception) => {
                 let line = exception.python();
-                self.side.record(call, Outcome::RaisedPython(exception));
+                self.record(call, Outcome::RaisedPython(exception));
                 Err(io::Error::new(io::ErrorKind::InvalidInput, line))
             }
             None => self.recv_as(call, n as usize),

@@ -15,6 +15,7 @@ use socket2::Socket;
 
 use super::addr::{Addr, Proto};
 use crate::cleanup::TempDir;
+use crate::event::SocketFacts;
 use crate::names::{Names, PortRole};
 use crate::pyrepr;
 
@@ -24,6 +25,8 @@ pub(crate) struct SockRecord {
     pub(crate) proto: Proto,
     /// The program that made it: `server`, `client`, `client-2` ...
     pub(crate) side: Rc<str>,
+    /// Its Python variable: `phone`, `conn`.
+    pub(crate) var: String,
     /// The socket while it is open; dead once the lab closed or dropped it.
     socket: Weak<Socket>,
     pub(crate) local: Option<Addr>,
@@ -48,10 +51,11 @@ pub(crate) struct SockRecord {
 }
 
 impl SockRecord {
-    pub(crate) fn new(proto: Proto, side: Rc<str>, socket: &Rc<Socket>) -> SockRecord {
+    pub(crate) fn new(proto: Proto, side: Rc<str>, var: &str, socket: &Rc<Socket>) -> SockRecord {
         SockRecord {
             proto,
             side,
+            var: var.to_string(),
             socket: Rc::downgrade(socket),
             local: None,
             peer: None,
@@ -153,6 +157,59 @@ impl Registry {
         let record = &mut inner.sockets[id];
         record.local = local;
         record.peer = peer;
+    }
+
+    /// The socket in this lab at the other end of `id`'s connection, when the lab made it. An
+    /// AF_UNIX client end has no name to match by, so there only a single candidate counts.
+    pub(crate) fn in_process_peer(&self, id: SockId) -> Option<SockId> {
+        let sockets = &self.inner.borrow().sockets;
+        let me = &sockets[id];
+        let (local, peer) = (me.local.as_ref()?, me.peer.as_ref()?);
+        let other_end = |(i, r): &(usize, &SockRecord)| {
+            *i != id
+                && !r.listening
+                && r.local.as_ref() == Some(peer)
+                && r.peer.as_ref() == Some(local)
+        };
+        if *peer == Addr::Unnamed || *local == Addr::Unnamed {
+            let candidates: Vec<SockId> = sockets
+                .iter()
+                .enumerate()
+                .filter(|entry| entry.1.proto == me.proto && other_end(entry))
+                .map(|(i, _)| i)
+                .collect();
+            return (candidates.len() == 1).then(|| candidates[0]);
+        }
+        sockets.iter().enumerate().find(other_end).map(|(i, _)| i)
+    }
+
+    /// The last socket of this lab whose connection ran from `local` to `remote` (it may be
+    /// closed: its connection can outlive it, in TIME_WAIT).
+    pub(crate) fn connection(&self, local: &Addr, remote: &Addr) -> Option<SockId> {
+        self.inner
+            .borrow()
+            .sockets
+            .iter()
+            .rposition(|r| r.local.as_ref() == Some(local) && r.peer.as_ref() == Some(remote))
+    }
+
+    /// Which socket a line is about, as data (see [`SocketFacts`]).
+    pub(crate) fn socket_facts(&self, id: SockId) -> SocketFacts {
+        let record = self.get(id);
+        let show = |addr: &Option<Addr>| addr.as_ref().map(|a| self.show_addr(a));
+        SocketFacts {
+            id: id as u32,
+            side: record.side.to_string(),
+            var: record.var.clone(),
+            local: show(&record.local),
+            peer: show(&record.peer),
+            datagram: record.proto == Proto::Udp,
+            peer_socket: self.in_process_peer(id).map(|peer| peer as u32),
+            sent: record.sent,
+            received: record.received,
+            datagrams_received: record.datagrams_received,
+            datagram_to: None,
+        }
     }
 
     /// How a port shows: its stable name, or the number under `--raw`.

@@ -58,8 +58,7 @@ impl Sock {
         } else {
             let taken = self.recorder().figure(sending.taken);
             let text = phrases::sendall_blocks(&taken);
-            self.side
-                .record(sending.call.clone(), Outcome::Blocked(text));
+            self.record(sending.call.clone(), Outcome::Blocked(text));
             self.side
                 .facts(|f| f.bytes = Some(taken_of(&taken, data.len())));
             sending.blocked_at = Some(self.recorder().last_seq());
@@ -222,6 +221,7 @@ impl SendAll<'_> {
             Outcome::Blocked(phrases::sendall_still_blocks(&shown))
         };
         sock.side.record_text(call, outcome);
+        sock.identify();
         let python = self.call.clone();
         sock.side.facts(|f| {
             f.python = Some(python);

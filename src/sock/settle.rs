@@ -95,32 +95,7 @@ impl Sock {
     }
 
     pub(super) fn in_process_peer(&self) -> Option<SockId> {
-        let sockets = self.registry().all();
-        let me = &sockets[self.id];
-        let (local, peer) = (me.local.as_ref()?, me.peer.as_ref()?);
-        if *peer == Addr::Unnamed || *local == Addr::Unnamed {
-            // AF_UNIX client ends have no name: match by the listener path and the pairing
-            // order is ambiguous, so only treat a unique candidate as the peer.
-            let candidates: Vec<SockId> = sockets
-                .iter()
-                .enumerate()
-                .filter(|(i, r)| {
-                    *i != self.id
-                        && r.proto == me.proto
-                        && !r.listening
-                        && r.local.as_ref() == Some(peer)
-                        && r.peer.as_ref() == Some(local)
-                })
-                .map(|(i, _)| i)
-                .collect();
-            return (candidates.len() == 1).then(|| candidates[0]);
-        }
-        sockets.iter().enumerate().position(|(i, r)| {
-            i != self.id
-                && !r.listening
-                && r.local.as_ref() == Some(peer)
-                && r.peer.as_ref() == Some(local)
-        })
+        self.registry().in_process_peer(self.id)
     }
 
     /// A UDP socket has no connection to tell who may send to it. When this lab made other UDP
