@@ -115,6 +115,9 @@ pub struct Event {
     pub notes: Vec<Text>,
     /// A section heading that opens before this event.
     pub section: Option<Text>,
+    /// What this line found wrong with a program outside netlab (peer mode), as a stable
+    /// code such as `short_reply` (see `crate::peer::Diagnosis`); None on every other line.
+    pub diagnosis: Option<&'static str>,
 }
 
 /// An exception that is not an OSError, as CPython prints it: `MemoryError` (no message),

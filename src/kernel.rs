@@ -163,6 +163,38 @@ pub fn tcp_table(local: &Addr, remote: &Addr) -> io::Result<(Vec<TcpEntry>, TcpT
     }
 }
 
+/// The receive queue of the TCP socket `local` -> `remote` of this machine, from sock_diag or,
+/// where netlink is refused, /proc/net/tcp (its rx_queue column).
+fn receive_queue_at(
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> io::Result<(Option<usize>, TcpTableSource)> {
+    let wanted = |l: SocketAddr, r: SocketAddr| l == local && r == remote;
+    match crate::sockdiag::tcp_sockets_with_receive_queues(local.ip(), local.port(), remote.port())
+    {
+        Ok(sockets) => {
+            let queue = sockets
+                .into_iter()
+                .find(|(s, _)| wanted(s.local, s.remote))
+                .map(|(_, queue)| queue as usize);
+            Ok((queue, TcpTableSource::SockDiag))
+        }
+        Err(_) => {
+            let (table, file) = if local.is_ipv4() {
+                (procfs::net::tcp(), "/proc/net/tcp")
+            } else {
+                (procfs::net::tcp6(), "/proc/net/tcp6")
+            };
+            let entries = table.map_err(|e| plain_proc_error(e, file))?;
+            let queue = entries
+                .into_iter()
+                .find(|e| wanted(e.local_address, e.remote_address))
+                .map(|e| e.rx_queue as usize);
+            Ok((queue, TcpTableSource::ProcNetTcp))
+        }
+    }
+}
+
 /// The connections between the two ports as /proc/net/tcp (or tcp6) lists them.
 fn proc_net_tcp(local: SocketAddr, remote: SocketAddr) -> io::Result<Vec<TcpEntry>> {
     let (table, file) = if local.is_ipv4() {
@@ -308,6 +340,43 @@ impl Kernel {
         Ok(())
     }
 
+    /// `sock`'s TCP state (`TCP_INFO`) as the kernel reports it now, with no expectation:
+    /// for a connection whose other end is a program outside netlab (peer mode), whose next
+    /// step netlab cannot know. The line shows what the kernel said.
+    pub fn tcp_state_seen(&self, sock: &Sock) -> io::Result<TcpState> {
+        let info = sys::tcp_info(sock.borrowed_fd())?;
+        let state = TcpState::from_kernel(info.state)
+            .ok_or_else(|| io::Error::other(format!("unknown TCP state {}", info.state)))?;
+        self.record(
+            Self::about(sock, phrases::TCP_STATE),
+            Text::same(state.name()),
+        );
+        Ok(state)
+    }
+
+    /// Bytes waiting unread at the other end of `sock`'s connection, when that end is a socket
+    /// of this machine: a program on loopback outside netlab (peer mode). The kernel's TCP
+    /// table lists every connection of the host with its receive queue (`ss -tn` shows it as
+    /// Recv-Q), so netlab can see what that program has not read yet. None when the table
+    /// has no such connection (the other program closed its end).
+    pub fn peer_recv_queue(&self, sock: &Sock) -> io::Result<Option<usize>> {
+        let (Addr::Inet(mine), Addr::Inet(theirs)) = (sock.local_addr()?, sock.peer_addr()?) else {
+            return Err(io::Error::other("the TCP table holds only IP addresses"));
+        };
+        let (queue, source) = receive_queue_at(theirs, mine)?;
+        let what = phrases::peer_receive_queue(
+            source,
+            &self.registry.show_addr(&Addr::Inet(theirs)),
+            &self.registry.show_addr(&Addr::Inet(mine)),
+        );
+        let result = match queue {
+            Some(n) => phrases::bytes_waiting(&n.to_string()),
+            None => phrases::no_such_connection(),
+        };
+        self.record(what, result);
+        Ok(queue)
+    }
+
     /// A listening socket's accept queue: (connections waiting, limit).
     pub fn accept_queue(&self, listener: &Sock) -> io::Result<(u32, u32)> {
         let info = sys::tcp_info(listener.borrowed_fd())?;
@@ -355,6 +424,32 @@ impl Kernel {
         };
         self.record_expecting(what, show(found), (found, expected), show(expected))?;
         Ok(())
+    }
+
+    /// The state of the connection `local` -> `remote` in the kernel's TCP table now, with no
+    /// expectation: for an end that belongs to a program outside netlab (peer mode), which
+    /// netlab cannot drive. The line shows what the kernel said; None: no such connection.
+    pub fn tcp_state_between_seen(
+        &self,
+        local: &Addr,
+        remote: &Addr,
+    ) -> io::Result<Option<TcpState>> {
+        let (entries, source) = tcp_table(local, remote)?;
+        let found = entries
+            .into_iter()
+            .find(|e| &e.local == local && &e.remote == remote)
+            .map(|e| e.state);
+        let what = phrases::tcp_connection(
+            source,
+            &self.registry.show_addr(local),
+            &self.registry.show_addr(remote),
+        );
+        let shown = match found {
+            Some(state) => Text::same(state.name()),
+            None => phrases::no_such_connection(),
+        };
+        self.record(what, shown);
+        Ok(found)
     }
 
     /// A numeric sysctl such as `net.core.somaxconn`, read from /proc/sys. Its value differs

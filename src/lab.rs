@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::rc::Rc;
 
 use crate::event::{Event, Lang, Text};
+use crate::peer::PeerMode;
 use crate::render::{JsonRenderer, Sink, TextRenderer};
 use crate::trace::{LabError, LabResult, Trace, TraceOptions};
 
@@ -20,6 +21,12 @@ pub struct Lab {
     pub lesson: Text,
     /// The lab's steps: socket calls, kernel probes and notes, top to bottom.
     pub run: fn(&Trace) -> LabResult,
+    /// What the lab offers in peer mode (`netlab serve`, `netlab connect`): the `PEER` its
+    /// folder's peer.rs declares, if it has one.
+    pub peer: Option<&'static PeerMode>,
+    /// The course-style programs in the lab's folder (server.py, client.py), as (file name,
+    /// text), for `netlab show LAB --code`: the student's side of peer mode.
+    pub code: &'static [(&'static str, &'static str)],
 }
 
 impl Lab {

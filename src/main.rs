@@ -82,10 +82,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 Err(code) => Ok(code),
             }
         }
-        Command::Show { lab } => match labs(Some(&lab), false) {
-            Ok(labs) => cli::lessons::show_lesson(&mut out, labs[0], lang),
-            Err(code) => Ok(code),
+        Command::Show { lab, code } => match (labs(Some(&lab), false), code) {
+            (Ok(labs), None) => cli::lessons::show_lesson(&mut out, labs[0], lang),
+            (Ok(labs), Some(file)) => cli::peer::show_code(&mut out, labs[0], &file, lang),
+            (Err(code), _) => Ok(code),
         },
+        Command::Serve(args) => cli::peer::serve(&args, lang),
+        Command::Connect(args) => cli::peer::connect(&args, lang),
         Command::Verify { lab, all } => match labs(lab.as_deref(), all) {
             Ok(labs) => cli::verify::verify(&mut out, labs, lang),
             Err(code) => Ok(code),

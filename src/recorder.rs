@@ -101,6 +101,14 @@ impl Recorder {
         }
     }
 
+    /// Tags the event just recorded with a diagnosis code (peer mode: what a program outside
+    /// netlab did wrong), which JSON shows as its `diagnosis` field.
+    pub fn diagnosis(&self, code: &'static str) {
+        if let Some(event) = self.inner.book.borrow_mut().pending.as_mut() {
+            event.diagnosis = Some(code);
+        }
+    }
+
     /// Records one event; the previous one is now final and goes to the renderer.
     pub fn emit(&self, side: &str, kind: Kind, call: Text, outcome: Outcome) {
         self.flush_pending();
@@ -114,6 +122,7 @@ impl Recorder {
             outcome,
             notes: std::mem::take(&mut book.next_notes),
             section: book.next_section.take(),
+            diagnosis: None,
         };
         book.pending = Some(event);
     }
@@ -163,6 +172,13 @@ impl Recorder {
             return Err(err);
         }
         self.write(|sink| sink.lab_end(id))
+    }
+
+    /// Writes the event held back for its notes now: for engine code about to wait for a
+    /// program outside netlab (peer mode), so the screen shows every line up to the wait.
+    /// Notes written after this belong to the next event.
+    pub fn flush(&self) {
+        self.flush_pending();
     }
 
     fn flush_pending(&self) {

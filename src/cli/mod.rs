@@ -4,6 +4,7 @@
 pub mod args;
 pub mod lessons;
 pub mod pacing;
+pub mod peer;
 pub mod run;
 pub mod verify;
 

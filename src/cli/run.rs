@@ -46,7 +46,7 @@ impl Show {
 }
 
 /// Colour only on a terminal, never with NO_COLOR (non-empty) or `--color never`.
-fn use_color(when: ColorWhen) -> bool {
+pub fn use_color(when: ColorWhen) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,

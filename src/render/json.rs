@@ -26,6 +26,8 @@ impl<W: Write> JsonRenderer<W> {
 /// raised, `result` is the exception line exactly as CPython prints it, `exception` its class
 /// (`ConnectionResetError`, `MemoryError`), `error` the errno's name (`ECONNRESET`, or the
 /// class for an exception without errno) and `errno` its number (null without one).
+/// `diagnosis` is null except on the lines where peer mode (`netlab serve`, `netlab connect`)
+/// says what the program outside netlab did wrong: a stable code such as `short_reply`.
 pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
     let (result, errno, blocked) = match &event.outcome {
         Outcome::Returned(text) => (text.get(lang).to_string(), None, false),
@@ -47,6 +49,7 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> serde_json::Value {
         "errno": errno,
         "blocked": blocked,
         "note": if notes.is_empty() { None } else { Some(notes.join("\n")) },
+        "diagnosis": event.diagnosis,
     })
 }
 

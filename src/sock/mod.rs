@@ -630,6 +630,10 @@ impl Sock {
                 self.registry()
                     .update(self.id, |r| r.datagrams_received += 1);
                 let from = from.map_or(Addr::Unnamed, Addr::Inet);
+                if let Some(port) = from.port() {
+                    // A sender outside this lab (peer mode) has no name yet: it gets one now.
+                    self.registry().name_peer_port(port);
+                }
                 let pair = format!(
                     "({}, {})",
                     pyrepr::bytes_preview(&buf, PREVIEW_BYTES),
@@ -640,6 +644,18 @@ impl Sock {
             }
             Err(err) => Err(self.side.raise(call, err)),
         }
+    }
+
+    /// `shutdown(SHUT_WR)`: sends FIN ("nothing more from me") and keeps the socket open for
+    /// reading, so the program can still see what the peer does after that FIN.
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        let call = self.call("shutdown(SHUT_WR)");
+        let result = self.socket.shutdown(std::net::Shutdown::Write);
+        if result.is_ok() {
+            self.registry()
+                .update(self.id, |record| record.fin_sent = true);
+        }
+        self.finish(call, result)
     }
 
     /// `close()`. With SO_LINGER (1, 0) set, the kernel answers with RST instead of FIN.
