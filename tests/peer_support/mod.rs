@@ -271,6 +271,19 @@ pub fn accept_within(listener: &TcpListener, limit: Duration) -> Option<TcpStrea
     }
 }
 
+/// Waits (up to 10 s) until more than `n` bytes wait in `stream`'s receive queue.
+pub fn await_queue_above(stream: &TcpStream, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        let queued = rustix::io::ioctl_fionread(stream).unwrap_or(0) as usize;
+        if queued > n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("never more than {n} bytes in the receive queue");
+}
+
 /// A port nothing listens on: the kernel's pick, released at once.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
