@@ -18,11 +18,28 @@ pub struct Datagrams {
     sock: Sock,
     /// The student's server (`connect`); None when netlab is the server.
     server: Option<Addr>,
+    /// Which request netlab's server is answering (1 for the first).
+    turn: u32,
 }
 
 impl Datagrams {
     pub(crate) fn new(cx: Context, sock: Sock, server: Option<Addr>) -> Datagrams {
-        Datagrams { cx, sock, server }
+        Datagrams {
+            cx,
+            sock,
+            server,
+            turn: 1,
+        }
+    }
+
+    /// Whether this is the first request of the session (`serve`), where notes explain what
+    /// later requests repeat; always true for `connect`.
+    pub fn first(&self) -> bool {
+        self.turn == 1
+    }
+
+    pub(crate) fn set_turn(&mut self, turn: u32) {
+        self.turn = turn;
     }
 
     /// netlab's UDP socket.

@@ -273,6 +273,7 @@ fn serve_datagrams(
         trace
             .recorder()
             .section(Text::new(format!("Request {n}"), format!("第 {n} 个请求")));
+        datagrams.set_turn(n);
         let ended = program(&mut datagrams);
         report.stopped = settle(cx, ended);
         if report.stopped || settings.once {
