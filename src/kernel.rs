@@ -163,6 +163,22 @@ pub fn tcp_table(local: &Addr, remote: &Addr) -> io::Result<(Vec<TcpEntry>, TcpT
     }
 }
 
+/// `sock`'s own address and its peer's, both IP.
+fn inet_ends(sock: &Sock) -> io::Result<(SocketAddr, SocketAddr)> {
+    match (sock.local_addr()?, sock.peer_addr()?) {
+        (Addr::Inet(mine), Addr::Inet(theirs)) => Ok((mine, theirs)),
+        _ => Err(io::Error::other("the TCP table holds only IP addresses")),
+    }
+}
+
+/// What [`Kernel::peer_recv_queue`] reads, without a trace line: for engine code that watches
+/// the peer's queue while it waits, and records a line (with that probe) only for a reading
+/// it goes on to rely on.
+pub(crate) fn peer_unread_now(sock: &Sock) -> io::Result<Option<usize>> {
+    let (mine, theirs) = inet_ends(sock)?;
+    Ok(receive_queue_at(theirs, mine)?.0)
+}
+
 /// The receive queue of the TCP socket `local` -> `remote` of this machine, from sock_diag or,
 /// where netlink is refused, /proc/net/tcp (its rx_queue column).
 fn receive_queue_at(
@@ -360,9 +376,7 @@ impl Kernel {
     /// Recv-Q), so netlab can see what that program has not read yet. None when the table
     /// has no such connection (the other program closed its end).
     pub fn peer_recv_queue(&self, sock: &Sock) -> io::Result<Option<usize>> {
-        let (Addr::Inet(mine), Addr::Inet(theirs)) = (sock.local_addr()?, sock.peer_addr()?) else {
-            return Err(io::Error::other("the TCP table holds only IP addresses"));
-        };
+        let (mine, theirs) = inet_ends(sock)?;
         let (queue, source) = receive_queue_at(theirs, mine)?;
         let what = phrases::peer_receive_queue(
             source,

@@ -52,9 +52,10 @@ fn serve_07_a_client_that_reads_whole_replies_is_not_diagnosed() {
     let done = server.wait();
     assert!(done.status.success(), "{}", done.shown());
     assert!(done.diagnoses().is_empty(), "{}", done.shown());
+    // netlab looks at the client's queue when each request (and the final FIN) comes.
     let looked = done.calls("receive queue of ('127.0.0.1', CLIENT_PORT_1)");
-    assert_eq!(looked.len(), 1, "{}", done.shown());
-    assert_eq!(looked[0]["result"], "0 bytes waiting");
+    assert!(!looked.is_empty(), "{}", done.shown());
+    assert!(looked.iter().all(|l| l["result"] == "0 bytes waiting"));
 }
 
 #[test]

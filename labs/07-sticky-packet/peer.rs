@@ -20,7 +20,7 @@ const SHORT: &[u8] = b"echo hello";
 fn serve(call: &mut Call) -> PeerResult {
     let mut replied = false;
     loop {
-        let cmd = match call.recv("cmd", 1024)? {
+        let cmd = match call.recv_request("cmd", 1024)? {
             Heard::Data(cmd) => cmd,
             Heard::HungUp => {
                 call.note(
@@ -30,17 +30,6 @@ fn serve(call: &mut Call) -> PeerResult {
                 return Ok(());
             }
         };
-        if replied {
-            let unread = call.peer_unread()?;
-            if unread > 0 {
-                call.report(Diagnosis::StaleTail { bytes: unread });
-            } else {
-                call.note(
-                    "Your client read the whole last reply before this command: nothing of it waits in its socket.",
-                    "你的客户端在发这条命令之前读完了上一个回复：它的套接字里没有残留。",
-                );
-            }
-        }
         let out = call.run_command(&cmd)?;
         call.sendall(&out)?;
         if !replied {

@@ -20,16 +20,10 @@ const COMMANDS: [&[u8]; 2] = [b"seq 1000 1400", b"echo hello"];
 fn serve(call: &mut Call) -> PeerResult {
     let mut replied = false;
     loop {
-        let cmd = match call.recv("cmd", 1024)? {
+        let cmd = match call.recv_request("cmd", 1024)? {
             Heard::Data(cmd) => cmd,
             Heard::HungUp => return Ok(()),
         };
-        if replied {
-            let unread = call.peer_unread()?;
-            if unread > 0 {
-                call.report(Diagnosis::StaleTail { bytes: unread });
-            }
-        }
         let reply = if cmd == b"put" {
             match receive_upload(call)? {
                 Some(reply) => reply,

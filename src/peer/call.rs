@@ -2,6 +2,7 @@
 //! serves, the client's socket when it connects), whose reads wait for the peer, bounded and
 //! watched together with Ctrl-C, and turn what the peer did wrong into diagnoses.
 
+use std::cell::Cell;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -31,11 +32,27 @@ pub enum Heard {
 pub struct Call {
     cx: Context,
     conn: Sock,
+    /// Whether the peer has sent anything on this connection yet.
+    heard: Cell<bool>,
+    /// Whether netlab has sent it anything yet.
+    replied: Cell<bool>,
 }
+
+/// How many times the declared wait netlab gives a client between one request and the next
+/// (`serve`): a person may be typing.
+pub const IDLE_FACTOR: u32 = 10;
+
+/// How often netlab looks at a client's receive queue while it waits for its next request.
+const PEER_LOOK: Duration = Duration::from_millis(5);
 
 impl Call {
     pub(crate) fn new(cx: Context, conn: Sock) -> Call {
-        Call { cx, conn }
+        Call {
+            cx,
+            conn,
+            heard: Cell::new(false),
+            replied: Cell::new(false),
+        }
     }
 
     /// netlab's socket of this connection.
@@ -76,22 +93,54 @@ impl Call {
         self.cx.outside
     }
 
-    /// Waits for the peer before a read written as `call`. If nothing comes within the
-    /// declared limit, records the read as blocked and diagnoses what the wait showed.
-    fn await_peer(&self, call: String, progress: Option<(Piece, usize, usize)>) -> PeerResult {
+    /// Waits for the peer before a read written as `call`, at most `limit`. If nothing
+    /// comes, records the read as blocked and diagnoses `silence` (or, inside a message, a
+    /// stall).
+    fn await_peer(
+        &self,
+        call: String,
+        progress: Option<(Piece, usize, usize)>,
+        (limit, silence): (Duration, Diagnosis),
+    ) -> PeerResult {
         self.cx.trace.recorder().flush();
-        match self.outside().readable(self.conn.borrowed_fd())? {
+        match self
+            .outside()
+            .readable_within(self.conn.borrowed_fd(), Some(limit))?
+        {
             Waited::Ready => Ok(()),
             Waited::Stopped => Err(Ended::Stopped),
-            Waited::TimedOut => {
-                let shown = self.outside().shown_limit();
-                self.side()
-                    .record(call, Outcome::Blocked(frames::blocks_for(&shown)));
-                Err(self.fail(match progress {
-                    Some((piece, have, need)) => Diagnosis::Stalled { piece, have, need },
-                    None => Diagnosis::Silent,
-                }))
-            }
+            Waited::TimedOut => Err(self.timed_out(call, limit, progress, silence)),
+        }
+    }
+
+    /// Records a read that waited `limit` for nothing, and the diagnosis.
+    fn timed_out(
+        &self,
+        call: String,
+        limit: Duration,
+        progress: Option<(Piece, usize, usize)>,
+        silence: Diagnosis,
+    ) -> Ended {
+        let shown = Outside::show(limit);
+        self.side()
+            .record(call, Outcome::Blocked(frames::blocks_for(&shown)));
+        self.fail(match progress {
+            Some((piece, have, need)) => Diagnosis::Stalled { piece, have, need },
+            None => silence,
+        })
+    }
+
+    /// How long netlab waits for the peer's next message, and what a silence means: the first
+    /// message (or a reply) within the declared limit; when netlab serves and the client has
+    /// already talked, its next request is a person's pace, given [`IDLE_FACTOR`] times as
+    /// long.
+    fn next_message(&self) -> (Duration, Diagnosis) {
+        let limit = self.outside().limit();
+        if self.cx.role == Role::Serve && self.heard.get() {
+            let idle = limit.saturating_mul(IDLE_FACTOR);
+            (idle, Diagnosis::Idle { waited: idle })
+        } else {
+            (limit, Diagnosis::Silent)
         }
     }
 
@@ -113,19 +162,93 @@ impl Call {
     /// the receive queue, then reads. `b''` is [`Heard::HungUp`], shown with the TCP state of
     /// netlab's end; an RST is diagnosed.
     pub fn recv(&mut self, var: &str, bufsize: usize) -> PeerResult<Heard> {
-        let call = format!(
+        let call = self.recv_call(var, bufsize);
+        self.await_peer(call, None, self.next_message())?;
+        self.read_now(var, bufsize)
+    }
+
+    fn recv_call(&self, var: &str, bufsize: usize) -> String {
+        format!(
             "{var} = {}",
             self.conn.call(format_args!("recv({bufsize})"))
-        );
-        self.await_peer(call, None)?;
+        )
+    }
+
+    /// The read itself, once the socket is readable.
+    fn read_now(&mut self, var: &str, bufsize: usize) -> PeerResult<Heard> {
         self.cx.trace.kernel().recv_queue(&self.conn)?;
         match self.conn.recv_into_var(var, bufsize) {
             Ok(data) if data.is_empty() => {
                 self.cx.trace.kernel().tcp_state_seen(&self.conn)?;
                 Ok(Heard::HungUp)
             }
-            Ok(data) => Ok(Heard::Data(data)),
+            Ok(data) => {
+                self.heard.set(true);
+                Ok(Heard::Data(data))
+            }
             Err(err) => Err(self.went_wrong(err, None)),
+        }
+    }
+
+    /// The client's next request after netlab's reply (`serve`), read like [`Call::recv`].
+    /// While netlab waits for it, it looks at the client's socket every few milliseconds in
+    /// the kernel's table of this machine's connections: a client that sits waiting with part
+    /// of the last reply unread has read only part of it, and its next recv() returns that old
+    /// tail in front of the new reply. The reading is shown when it holds still, and the stale
+    /// tail is diagnosed when the request comes. (A client that reads the rest and sends its
+    /// next request within one look, 5 ms, after holding still longer, looks the same.)
+    pub fn recv_request(&mut self, var: &str, bufsize: usize) -> PeerResult<Heard> {
+        if !self.replied.get() {
+            return self.recv(var, bufsize);
+        }
+        let call = self.recv_call(var, bufsize);
+        let idle_unread = self.watch_peer_queue(call)?;
+        let unread_now = self.cx.trace.kernel().peer_recv_queue(&self.conn)?;
+        let heard = self.read_now(var, bufsize)?;
+        let unread = unread_now.unwrap_or(0).max(idle_unread);
+        if matches!(heard, Heard::Data(_)) && unread > 0 {
+            self.report(Diagnosis::StaleTail { bytes: unread });
+        }
+        Ok(heard)
+    }
+
+    /// Waits for the next request like [`Call::await_peer`], looking at the peer's receive
+    /// queue every [`PEER_LOOK`]; returns how many bytes it held still with (0: none).
+    fn watch_peer_queue(&self, call: String) -> PeerResult<usize> {
+        self.cx.trace.recorder().flush();
+        let (limit, silence) = self.next_message();
+        let deadline = Instant::now() + limit;
+        let (mut last, mut shown, mut idle) = (None, None, 0);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let look = left.min(PEER_LOOK);
+            match self
+                .outside()
+                .readable_within(self.conn.borrowed_fd(), Some(look))?
+            {
+                Waited::Ready => return Ok(idle),
+                Waited::Stopped => return Err(Ended::Stopped),
+                Waited::TimedOut if left <= PEER_LOOK => {
+                    return Err(self.timed_out(call, limit, None, silence));
+                }
+                Waited::TimedOut => {}
+            }
+            let unread = crate::kernel::peer_unread_now(&self.conn)?.unwrap_or(0);
+            if last == Some(unread) {
+                idle = unread;
+                if unread > 0 && shown != Some(unread) {
+                    let seen = self.cx.trace.kernel().peer_recv_queue(&self.conn)?;
+                    if shown.is_none() {
+                        self.note(
+                            "netlab looks at your client's socket while it waits for the next request: part of the last reply is still unread there.",
+                            "netlab 在等下一个请求时查看你的客户端的套接字：上一个回复还有一部分没读，留在那里。",
+                        );
+                    }
+                    shown = Some(seen.unwrap_or(0));
+                    self.cx.trace.recorder().flush();
+                }
+            }
+            last = Some(unread);
         }
     }
 
@@ -258,6 +381,7 @@ impl Call {
         self.cx.trace.recorder().flush();
         let outside = self.outside();
         let give_up = move || outside.stop_requested();
+        self.replied.set(true);
         match self.conn.sendall_watched(data, outside.limit(), &give_up) {
             Ok(Watched::Sent) => Ok(()),
             Ok(Watched::Blocked { taken }) => Err(self.fail(Diagnosis::NotReading {

@@ -17,6 +17,8 @@ const QUOTED: usize = 48;
 pub enum Diagnosis {
     /// Connected, then sent nothing for the whole wait.
     Silent,
+    /// After talking, the client neither sent its next request nor hung up for `waited`.
+    Idle { waited: std::time::Duration },
     /// UDP: no datagram came back for the whole wait.
     NoReply,
     /// Nothing listens on the port: the kernel refused the connection.
@@ -124,6 +126,7 @@ impl Diagnosis {
     pub fn code(&self) -> &'static str {
         match self {
             Diagnosis::Silent => "silent_peer",
+            Diagnosis::Idle { .. } => "idle_peer",
             Diagnosis::NoReply => "no_reply",
             Diagnosis::Refused { .. } => "refused",
             Diagnosis::ClosedWithoutReply => "closed_without_reply",
@@ -183,6 +186,20 @@ impl Diagnosis {
                     ),
                 ),
             },
+            Diagnosis::Idle { waited } => {
+                let w = super::outside::Outside::show(*waited).en;
+                shown(
+                    Text::new(format!("the {who} went quiet"), format!("{who_zh}不出声了")),
+                    Text::new(
+                        format!("no next request for {w}"),
+                        format!("{w} 内没有下一个请求"),
+                    ),
+                    Text::new(
+                        format!("After its last request the {who} neither sent another one nor hung up for {w}. A person may still be typing (start netlab with a longer --wait); a program may be waiting for a reply it believes is still coming, or may have sent an empty message, which sends nothing (send(b''), lab 03). netlab closes this connection so that the next {who} can be served."),
+                        format!("{who_zh}在上一个请求之后 {w} 内既没有发下一个请求，也没有挂断。可能有人还在打字（启动 netlab 时把 --wait 设长一点）；也可能程序在等一个它以为还会来的回复，或者发了一条空消息，而空消息什么也不会发出（send(b'')，实验 03）。netlab 关闭这条连接，好去服务下一个{who_zh}。"),
+                    ),
+                )
+            }
             Diagnosis::NoReply => shown(
                 Text::new("no reply datagram", "没有收到回复数据报"),
                 Text::new(format!("nothing for {w}"), format!("{w} 内什么也没收到")),

@@ -45,7 +45,12 @@ impl Outside {
 
     /// The limit as the trace writes it: `30 s`, `500 ms`.
     pub(crate) fn shown_limit(&self) -> Text {
-        let ms = self.limit.as_millis();
+        Self::show(self.limit)
+    }
+
+    /// A wait as the trace writes it.
+    pub(crate) fn show(wait: Duration) -> Text {
+        let ms = wait.as_millis();
         if ms % 1000 == 0 {
             Text::same(format!("{} s", ms / 1000))
         } else {
