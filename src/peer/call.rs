@@ -13,7 +13,8 @@ use super::outside::{Outside, Waited};
 use super::{Ended, PeerResult, Role};
 use crate::commands::{self, CommandError};
 use crate::event::{Lang, Outcome};
-use crate::framing::{self, Frame, FrameDecoder, Piece, ReadError};
+use crate::framing::{self, Format, Frame, FrameDecoder, Piece, ReadError};
+use crate::program::Pack;
 use crate::sock::sendall::Watched;
 use crate::sock::{wait, Addr, Side, Sock};
 use crate::sys;
@@ -31,7 +32,8 @@ pub enum Heard {
 /// A connection with the peer, in a lab's peer-mode program.
 pub struct Call {
     cx: Context,
-    conn: Sock,
+    /// netlab's socket; taken only when the call ends (hang_up, or drop).
+    conn: Option<Sock>,
     /// Whether the peer has sent anything on this connection yet.
     heard: Cell<bool>,
     /// Whether netlab has sent it anything yet.
@@ -49,7 +51,7 @@ impl Call {
     pub(crate) fn new(cx: Context, conn: Sock) -> Call {
         Call {
             cx,
-            conn,
+            conn: Some(conn),
             heard: Cell::new(false),
             replied: Cell::new(false),
         }
@@ -57,12 +59,16 @@ impl Call {
 
     /// netlab's socket of this connection.
     pub fn conn(&self) -> &Sock {
-        &self.conn
+        self.sock()
+    }
+
+    fn sock(&self) -> &Sock {
+        self.conn.as_ref().expect(OPEN)
     }
 
     /// netlab's program (`server` or `client`), for steps that are not socket calls.
     pub fn side(&self) -> &Side {
-        self.conn.side()
+        self.sock().side()
     }
 
     pub fn trace(&self) -> &Trace {
@@ -105,7 +111,7 @@ impl Call {
         self.cx.trace.recorder().flush();
         match self
             .outside()
-            .readable_within(self.conn.borrowed_fd(), Some(limit))?
+            .readable_within(self.sock().borrowed_fd(), Some(limit))?
         {
             Waited::Ready => Ok(()),
             Waited::Stopped => Err(Ended::Stopped),
@@ -170,16 +176,16 @@ impl Call {
     fn recv_call(&self, var: &str, bufsize: usize) -> String {
         format!(
             "{var} = {}",
-            self.conn.call(format_args!("recv({bufsize})"))
+            self.sock().call(format_args!("recv({bufsize})"))
         )
     }
 
     /// The read itself, once the socket is readable.
     fn read_now(&mut self, var: &str, bufsize: usize) -> PeerResult<Heard> {
-        self.cx.trace.kernel().recv_queue(&self.conn)?;
-        match self.conn.recv_into_var(var, bufsize) {
+        self.cx.trace.kernel().recv_queue(self.sock())?;
+        match self.sock().recv_into_var(var, bufsize) {
             Ok(data) if data.is_empty() => {
-                self.cx.trace.kernel().tcp_state_seen(&self.conn)?;
+                self.cx.trace.kernel().tcp_state_seen(self.sock())?;
                 Ok(Heard::HungUp)
             }
             Ok(data) => {
@@ -203,7 +209,7 @@ impl Call {
         }
         let call = self.recv_call(var, bufsize);
         let idle_unread = self.watch_peer_queue(call)?;
-        let unread_now = self.cx.trace.kernel().peer_recv_queue(&self.conn)?;
+        let unread_now = self.cx.trace.kernel().peer_recv_queue(self.sock())?;
         let heard = self.read_now(var, bufsize)?;
         let unread = unread_now.unwrap_or(0).max(idle_unread);
         if matches!(heard, Heard::Data(_)) && unread > 0 {
@@ -224,7 +230,7 @@ impl Call {
             let look = left.min(PEER_LOOK);
             match self
                 .outside()
-                .readable_within(self.conn.borrowed_fd(), Some(look))?
+                .readable_within(self.sock().borrowed_fd(), Some(look))?
             {
                 Waited::Ready => return Ok(idle),
                 Waited::Stopped => return Err(Ended::Stopped),
@@ -233,11 +239,11 @@ impl Call {
                 }
                 Waited::TimedOut => {}
             }
-            let unread = crate::kernel::peer_unread_now(&self.conn)?.unwrap_or(0);
+            let unread = crate::kernel::peer_unread_now(self.sock())?.unwrap_or(0);
             if last == Some(unread) {
                 idle = unread;
                 if unread > 0 && shown != Some(unread) {
-                    let seen = self.cx.trace.kernel().peer_recv_queue(&self.conn)?;
+                    let seen = self.cx.trace.kernel().peer_recv_queue(self.sock())?;
                     if shown.is_none() {
                         self.note(
                             "netlab looks at your client's socket while it waits for the next request: part of the last reply is still unread there.",
@@ -267,7 +273,7 @@ impl Call {
     /// [`super::LIMIT`] is refused before anything of it is awaited or buffered.
     pub fn recv_frame(&mut self, decoder: &mut FrameDecoder) -> PeerResult<Option<Frame>> {
         let mut patient = Patient {
-            conn: &mut self.conn,
+            conn: self.conn.as_mut().expect(OPEN),
             outside: self.cx.outside,
             recorder: self.cx.trace.recorder().clone(),
             timed_out: false,
@@ -277,11 +283,17 @@ impl Call {
         let (timed_out, stopped) = (patient.timed_out, patient.stopped);
         match result {
             Ok(frame) => Ok(frame),
-            Err(ReadError::Frame(err)) => Err(self.fail(frames::diagnose(
-                err,
-                decoder.format(),
-                decoder.header_limit(),
-            ))),
+            Err(ReadError::Frame(err)) => {
+                let format = decoder.format();
+                if let Some(header) = frames::refused_header(&err, format) {
+                    let var = match format {
+                        Format::LengthHeader => "total_size",
+                        Format::JsonHeader => "json_len",
+                    };
+                    self.side().struct_unpack(var, Pack::NativeInt, header);
+                }
+                Err(self.fail(frames::diagnose(err, format, decoder.header_limit())))
+            }
             Err(ReadError::Io(_)) if stopped => Err(Ended::Stopped),
             Err(ReadError::Io(_)) if timed_out => Err(self.fail(match frames::progress(decoder) {
                 Some((piece, have, need)) => Diagnosis::Stalled { piece, have, need },
@@ -299,11 +311,11 @@ impl Call {
         self.cx.trace.recorder().flush();
         let waited = self
             .outside()
-            .readable_within(self.conn.borrowed_fd(), Some(wait::BLOCKED))?;
+            .readable_within(self.sock().borrowed_fd(), Some(wait::BLOCKED))?;
         if waited == Waited::Stopped {
             return Err(Ended::Stopped);
         }
-        let left = self.cx.trace.kernel().recv_queue(&self.conn)?;
+        let left = self.cx.trace.kernel().recv_queue(self.sock())?;
         if left > 0 {
             return Err(self.fail(Diagnosis::Leftover { bytes: left }));
         }
@@ -317,7 +329,7 @@ impl Call {
             .cx
             .trace
             .kernel()
-            .peer_recv_queue(&self.conn)?
+            .peer_recv_queue(self.sock())?
             .unwrap_or(0))
     }
 
@@ -328,7 +340,7 @@ impl Call {
         self.cx.trace.recorder().flush();
         let deadline = Instant::now() + self.outside().limit();
         loop {
-            let now = sys::recv_queue(self.conn.borrowed_fd())?;
+            let now = sys::recv_queue(self.sock().borrowed_fd())?;
             if now > have {
                 return Ok(now);
             }
@@ -349,15 +361,15 @@ impl Call {
         /// More replies than this after a FIN means the peer streams: it is not closing.
         const READS: usize = 16;
         for _ in 0..READS {
-            let call = format!("{var} = {}", self.conn.call("recv(1024)"));
+            let call = format!("{var} = {}", self.sock().call("recv(1024)"));
             self.cx.trace.recorder().flush();
-            match self.outside().readable(self.conn.borrowed_fd())? {
+            match self.outside().readable(self.sock().borrowed_fd())? {
                 Waited::Stopped => return Err(Ended::Stopped),
                 Waited::TimedOut => {
                     let shown = self.outside().shown_limit();
                     self.side()
                         .record(call, Outcome::Blocked(frames::blocks_for(&shown)));
-                    let (mine, theirs) = (self.conn.local_addr()?, self.conn.peer_addr()?);
+                    let (mine, theirs) = (self.sock().local_addr()?, self.sock().peer_addr()?);
                     self.cx
                         .trace
                         .kernel()
@@ -366,7 +378,7 @@ impl Call {
                 }
                 Waited::Ready => {}
             }
-            match self.conn.recv_into_var(var, 1024) {
+            match self.sock().recv_into_var(var, 1024) {
                 Ok(data) if data.is_empty() => return Ok(()),
                 Ok(_) => {}
                 Err(err) => return Err(self.went_wrong(err, None)),
@@ -382,7 +394,7 @@ impl Call {
         let outside = self.outside();
         let give_up = move || outside.stop_requested();
         self.replied.set(true);
-        match self.conn.sendall_watched(data, outside.limit(), &give_up) {
+        match self.sock().sendall_watched(data, outside.limit(), &give_up) {
             Ok(Watched::Sent) => Ok(()),
             Ok(Watched::Blocked { taken }) => Err(self.fail(Diagnosis::NotReading {
                 taken,
@@ -424,15 +436,31 @@ impl Call {
     }
 
     /// `conn.close()`: netlab hangs up.
-    pub fn hang_up(self) {
-        self.conn.close();
+    pub fn hang_up(mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close();
+        }
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<Addr> {
-        self.conn.peer_addr()
+        self.sock().peer_addr()
     }
 }
+
+/// A call that ends without [`Call::hang_up`] (a lab's program returned early, on a
+/// diagnosis say) still closes its socket with a `close()` line, as the program's end would.
+impl Drop for Call {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close();
+        }
+    }
+}
+
+/// Why [`Call::sock`] always finds the socket: only `hang_up` and `drop` take it, and both
+/// end the call.
+const OPEN: &str = "a call's socket is open until the call ends";
 
 /// The reply to a command that is not on the list, in the trace's language.
 fn refusal(shown: &str, lang: Lang) -> Vec<u8> {

@@ -122,6 +122,19 @@ pub(crate) fn diagnose(err: FrameError, format: Format, header_limit: usize) -> 
     }
 }
 
+/// The 4 header bytes behind an error about the size they announce, if it is one: the
+/// reader shows them unpacked as the course's reader would (`struct.unpack('i', ...)`).
+pub(crate) fn refused_header(err: &FrameError, format: Format) -> Option<[u8; 4]> {
+    match *err {
+        FrameError::NegativeSize { announced } => Some(announced.to_le_bytes()),
+        FrameError::TooLarge { announced, .. } if format == Format::LengthHeader => {
+            header_of(announced)
+        }
+        FrameError::HeaderTooLarge { announced, .. } => header_of(announced),
+        _ => None,
+    }
+}
+
 /// The 4 bytes that decoded (little-endian, signed) to `announced`.
 fn header_of(announced: u64) -> Option<[u8; 4]> {
     u32::try_from(announced).ok().map(u32::to_le_bytes)
