@@ -151,7 +151,7 @@ fn serve_text_in_both_languages_with_colour_only_when_asked() {
         let holder = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = holder.local_addr().unwrap().port();
         drop(holder);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_netlab"))
+        let child = Command::new(env!("CARGO_BIN_EXE_netlab"))
             .args(["serve", "01", "--once", "--lang", lang, "--color", "always"])
             .args(["--port", &port.to_string()])
             .stdout(std::process::Stdio::piped())

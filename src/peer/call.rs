@@ -426,8 +426,8 @@ impl Call {
             Ok(out) => Ok(out.combined()),
             Err(CommandError::Refused(refused)) => {
                 self.note(
-                    "netlab runs only the commands on its fixed list, never a shell, so a command text from the network cannot do anything else on this machine. The client gets a reply saying so, framed like any reply.",
-                    "netlab 只运行固定清单上的命令，从不经过 shell，所以从网络来的命令文本不能在这台机器上做别的事。客户端会收到一条说明原因的回复，格式和其他回复一样。",
+                    "netlab runs only the commands on its fixed list, never a shell, so a command text from the network cannot do anything else on this machine. The client gets a reply saying so, sent back the way any reply is.",
+                    "netlab 只运行固定清单上的命令，从不经过 shell，所以从网络来的命令文本不能在这台机器上做别的事。客户端会收到一条说明原因的回复，发送方式和其他回复一样。",
                 );
                 Ok(refusal(&refused.shown(), self.cx.trace.lang()))
             }
