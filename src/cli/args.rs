@@ -126,7 +126,7 @@ pub struct PeerArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
     /// Seconds netlab waits for your program at any one point before it says what it saw
-    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+    #[arg(long, value_name = "SECONDS", default_value_t = netlab::sock::wait::EXTERNAL.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub wait: u64,
     /// text for people, json for one JSON object per event per line

@@ -302,8 +302,8 @@ impl Diagnosis {
                     format!("{} 按 'i' 读是 {read}，字节反过来读是 {swapped}", pyrepr::bytes_literal(header)),
                 ),
                 Text::new(
-                    format!("Read as struct.unpack('i', header), as the course reads it (little-endian on this machine), these 4 bytes give {read}, which is no sensible size; read in the other byte order they give {swapped}. The sender packed the size big-endian ('!i', '>i' or '!I') and the receiver unpacks the native 'i'. Use the same format on both sides (lab 08)."),
-                    format!("按课程的写法 struct.unpack('i', header) 来读（在这台机器上是小端序），这 4 个字节得到 {read}，不是合理的大小；反过来按另一种字节顺序读，得到 {swapped}。发送方用大端序打包（'!i'、'>i' 或 '!I'），接收方却用本机的 'i' 解包。两边要用同一种格式（实验 08）。"),
+                    format!("Read as struct.unpack('i', header), as the course reads it (little-endian on this machine), these 4 bytes give {read}, which is no sensible size; read in the other byte order they give {swapped}. Most likely the sender packed the size big-endian ('!i', '>i' or '!I') while the receiver unpacks the native 'i' (or these 4 bytes are no header at all). Use the same format on both sides (lab 08)."),
+                    format!("按课程的写法 struct.unpack('i', header) 来读（在这台机器上是小端序），这 4 个字节得到 {read}，不是合理的大小；反过来按另一种字节顺序读，得到 {swapped}。多半是发送方用大端序打包（'!i'、'>i' 或 '!I'），接收方却用本机的 'i' 解包（也可能这 4 个字节根本不是报头）。两边要用同一种格式（实验 08）。"),
                 ),
             ),
             Diagnosis::NegativeLength { header, read } => shown(
