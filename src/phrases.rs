@@ -81,7 +81,7 @@ pub fn blocks(ms: u128) -> Text {
 pub fn blocks_for(waited: &str, waited_zh: &str) -> Text {
     Text::new(
         format!("blocks (nothing for {waited}; netlab stops waiting here)"),
-        format!("阻塞（{waited_zh}内什么也没来；netlab 在这里停止等待）"),
+        format!("阻塞（{waited_zh} 内什么也没来；netlab 在这里停止等待）"),
     )
 }
 

@@ -330,7 +330,7 @@ impl Diagnosis {
             ),
             Diagnosis::BadJson { why } => shown(
                 Text::new("a JSON header that does not parse", "JSON 报头解析失败"),
-                Text::new(format!("json.loads fails: {why}"), format!("json.loads 失败：{why}")),
+                Text::new(format!("not valid JSON: {why}"), format!("不是有效的 JSON：{why}")),
                 Text::new(
                     "The bytes the length header announced are not one JSON object, so json.loads() would raise here. Send json.dumps(header_dic).encode('utf-8'), and pack len() of exactly those bytes (lab 09).",
                     "长度报头声明的那些字节不是一个 JSON 对象，json.loads() 在这里会抛出异常。应当发送 json.dumps(header_dic).encode('utf-8')，并且打包的正是这些字节的 len()（实验 09）。",
