@@ -181,6 +181,12 @@ impl Recorder {
         self.flush_pending();
     }
 
+    /// Whether writing the trace has failed (a closed pipe): a run that could go on for long
+    /// (`netlab serve`) stops then, since nobody sees its lines.
+    pub fn output_failed(&self) -> bool {
+        self.inner.book.borrow().sink_error.is_some()
+    }
+
     fn flush_pending(&self) {
         let event = {
             let mut book = self.inner.book.borrow_mut();

@@ -322,17 +322,6 @@ impl Call {
         Ok(())
     }
 
-    /// What the peer has not read yet of what netlab sent: its socket's receive queue, from
-    /// the kernel's table of this machine's connections (a `kernel` line).
-    pub fn peer_unread(&self) -> PeerResult<usize> {
-        Ok(self
-            .cx
-            .trace
-            .kernel()
-            .peer_recv_queue(self.sock())?
-            .unwrap_or(0))
-    }
-
     /// Waits (bounded) until more than `have` bytes wait in netlab's receive queue: a new reply
     /// arriving behind bytes already there. The kernel cannot signal that the queue grew, so
     /// this looks every millisecond; it returns the new count.

@@ -217,7 +217,7 @@ fn serve_calls(
         let ended = program(&mut call);
         report.stopped = settle(cx, ended);
         call.hang_up();
-        if report.stopped || settings.once {
+        if report.stopped || settings.once || trace.recorder().output_failed() {
             break;
         }
     }
@@ -276,7 +276,7 @@ fn serve_datagrams(
         datagrams.set_turn(n);
         let ended = program(&mut datagrams);
         report.stopped = settle(cx, ended);
-        if report.stopped || settings.once {
+        if report.stopped || settings.once || trace.recorder().output_failed() {
             break;
         }
     }
