@@ -159,6 +159,9 @@ pub struct Facts {
     pub process: Option<(Option<i32>, usize, usize)>,
     /// For a `wire` line: the packet's facts as JSON fields (protocol, ends, flags, numbers).
     pub wire: Option<serde_json::Value>,
+    /// What this line found wrong with a program outside netlab (peer mode), as a stable
+    /// code such as `short_reply` (see `crate::peer::Diagnosis`); None on every other line.
+    pub diagnosis: Option<&'static str>,
 }
 
 /// A figure in the facts: a number, or the stable name that a figure differing between

@@ -118,6 +118,15 @@ pub fn blocks_watched(ms: u128) -> Text {
     )
 }
 
+/// A call that waited for a program outside netlab (peer mode) for the whole declared limit,
+/// written as the trace writes it (`30 s`).
+pub fn blocks_for(waited: &str, waited_zh: &str) -> Text {
+    Text::new(
+        format!("blocks (nothing for {waited}; netlab stops waiting here)"),
+        format!("阻塞（{waited_zh} 内什么也没来；netlab 在这里停止等待）"),
+    )
+}
+
 /// `connect()` whose handshake did not finish while watched for `ms`.
 pub fn connect_watched(ms: u128) -> Text {
     Text::new(
@@ -244,6 +253,19 @@ pub fn tcp_connection(source: TableSource, from: &str, to: &str) -> Text {
     Text::new(
         format!("{en}: connection {from} to {to}"),
         format!("{zh}：连接 {from} 到 {to}"),
+    )
+}
+
+/// `sock_diag (as ss -tn): receive queue of FROM (connected to TO)`: what the other end of a
+/// connection, a program outside netlab on this machine, has not read yet.
+pub fn peer_receive_queue(source: TableSource, from: &str, to: &str) -> Text {
+    let (en, zh) = match source {
+        TableSource::SockDiag => ("sock_diag (as ss -tn)", "sock_diag（与 ss -tn 同源）"),
+        TableSource::ProcNetTcp => ("/proc/net/tcp", "/proc/net/tcp"),
+    };
+    Text::new(
+        format!("{en}: receive queue of {from} (connected to {to})"),
+        format!("{zh}：{from}（连到 {to}）的接收队列"),
     )
 }
 

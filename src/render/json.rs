@@ -115,6 +115,10 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> Value {
         // A `wire` line (`--wire` only): the packet's facts, see `wire::notation::Wire::json`.
         put("wire", wire.clone());
     }
+    if let Some(code) = facts.diagnosis {
+        // Peer mode only: what the program outside netlab did wrong, as a stable code.
+        put("diagnosis", json!(code));
+    }
     put("notes", json!(notes(event, lang)));
     Value::Object(record)
 }
@@ -253,8 +257,8 @@ impl<W: Write> Sink for JsonRenderer<W> {
             "outcome": if end.completed() { "completed" } else { "stopped" },
             "reason": end.stopped,
             "next": {
-                "lab": end.next,
-                "run": end.next.map(|next| format!("netlab run {next}")),
+                "lab": end.next.filter(|_| !end.peer_session),
+                "run": end.next.filter(|_| !end.peer_session).map(|next| format!("netlab run {next}")),
                 "show": format!("netlab show {}", end.id),
             },
         });

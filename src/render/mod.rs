@@ -35,9 +35,21 @@ pub struct LabEnd {
     pub stopped: Option<String>,
     /// The next lab's id, None after the last lab.
     pub next: Option<&'static str>,
+    /// A `serve`/`connect` session rather than a run of the lab: its end names no next lab.
+    pub peer_session: bool,
 }
 
 impl LabEnd {
+    /// The end of a lab's run: `stopped` says why it stopped early, if it did.
+    pub fn of_run(id: &'static str, stopped: Option<String>, next: Option<&'static str>) -> Self {
+        LabEnd {
+            id,
+            stopped,
+            next,
+            peer_session: false,
+        }
+    }
+
     pub fn completed(&self) -> bool {
         self.stopped.is_none()
     }

@@ -803,6 +803,10 @@ impl Sock {
                 self.registry()
                     .update(self.id, |r| r.datagrams_received += 1);
                 let from = from.map_or(Addr::Unnamed, Addr::Inet);
+                if let Some(port) = from.port() {
+                    // A sender outside this lab (peer mode) has no name yet: it gets one now.
+                    self.registry().name_peer_port(port);
+                }
                 let literal = pyrepr::bytes_preview(&buf, PREVIEW_BYTES);
                 let pair = format!("({literal}, {})", self.show_addr(&from));
                 self.returned(call, phrases::datagram_received(&pair, n, full_len));
