@@ -447,12 +447,14 @@ impl Kernel {
             Some(n) => phrases::bytes_waiting(&n.to_string()),
             None => phrases::no_such_connection(),
         };
-        let source_name = match source {
-            TcpTableSource::SockDiag => "sock_diag",
-            TcpTableSource::ProcNetTcp => "/proc/net/tcp",
-        };
+        let (port, peer) = (
+            self.registry.port(theirs.port()),
+            self.registry.port(mine.port()),
+        );
         self.record(what, result, |f| {
-            f.probe = Some(Self::probe(source_name, None));
+            f.probe = Some(Self::probe(source.name(), None));
+            f.port = Some(port);
+            f.peer = Some(peer);
             match queue {
                 Some(n) => f.queue = vec![("peer_receive", Count::Number(n as u64))],
                 None => f.tcp_state = Some(None),
@@ -523,10 +525,6 @@ impl Kernel {
             Some(state) => Text::same(state.name()),
             None => phrases::no_such_connection(),
         };
-        let source_name = match source {
-            TcpTableSource::SockDiag => "sock_diag",
-            TcpTableSource::ProcNetTcp => "/proc/net/tcp",
-        };
         let port = local.port().map(|p| self.registry.port(p));
         let peer = remote.port().map(|p| self.registry.port(p));
         self.record_expecting(
@@ -534,7 +532,7 @@ impl Kernel {
             (found, expected),
             show(expected),
             |f| {
-                f.probe = Some(Self::probe(source_name, None));
+                f.probe = Some(Self::probe(source.name(), None));
                 f.tcp_state = Some(found.map(TcpState::name));
                 f.port = port;
                 f.peer = peer;
@@ -551,6 +549,7 @@ impl Kernel {
         local: &Addr,
         remote: &Addr,
     ) -> io::Result<Option<TcpState>> {
+        self.recorder.begin();
         let (entries, source) = tcp_table(local, remote)?;
         let found = entries
             .into_iter()
@@ -565,13 +564,13 @@ impl Kernel {
             Some(state) => Text::same(state.name()),
             None => phrases::no_such_connection(),
         };
-        let source_name = match source {
-            TcpTableSource::SockDiag => "sock_diag",
-            TcpTableSource::ProcNetTcp => "/proc/net/tcp",
-        };
+        let port = local.port().map(|p| self.registry.port(p));
+        let peer = remote.port().map(|p| self.registry.port(p));
         self.record(what, shown, |f| {
-            f.probe = Some(Self::probe(source_name, None));
+            f.probe = Some(Self::probe(source.name(), None));
             f.tcp_state = Some(found.map(TcpState::name));
+            f.port = port;
+            f.peer = peer;
         });
         Ok(found)
     }

@@ -39,6 +39,16 @@ pub enum TableSource {
     ProcNetTcp,
 }
 
+impl TableSource {
+    /// The source as `--format json` names it in `probe.source`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableSource::SockDiag => "sock_diag",
+            TableSource::ProcNetTcp => "/proc/net/tcp",
+        }
+    }
+}
+
 /// One TCP socket of the kernel's table: its two ends and the kernel's state number
 /// (include/net/tcp_states.h: 1 = ESTABLISHED ... 6 = TIME_WAIT ... 10 = LISTEN), the same
 /// number /proc/net/tcp prints in its `st` column.

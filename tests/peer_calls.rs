@@ -1,6 +1,7 @@
 //! `netlab serve` and `netlab connect` for the labs without framing (01, 02, 04), against
 //! peers written here: well-behaved ones, and one for each thing netlab diagnoses. Every
-//! assertion is on the JSON events (`diagnosis` codes, calls) and the exit status.
+//! assertion is on the JSON lines (`diagnosis` codes, calls, kernel readings, the session's
+//! end) and the exit status.
 
 mod peer_support;
 
@@ -20,13 +21,22 @@ fn serve_01_answers_a_client_in_upper_case_and_stops_after_once() {
     assert!(done.status.success(), "{}", done.shown());
     assert!(done.diagnoses().is_empty(), "{}", done.shown());
     assert_eq!(done.calls("conn.send(b'HELLO LAB')").len(), 1);
+    let accepted = done.calls("conn, addr = phone.accept()")[0];
+    assert_eq!(accepted["result"], "('127.0.0.1', CLIENT_PORT_1)");
+    assert_eq!(accepted["peer"], "CLIENT_PORT_1");
+    let heard = done.calls("data = conn.recv(1024)")[0];
+    assert_eq!(heard["result"], "b'hello lab'");
+    assert_eq!(heard["bytes"]["count"], 9);
+    let last = done.last_event();
     assert_eq!(
-        done.calls("conn, addr = phone.accept()")[0]["result"],
-        "addr = ('127.0.0.1', CLIENT_PORT_1)"
+        (&last["side"], &last["kind"]),
+        (&"netlab".into(), &"summary".into())
     );
-    let last = done.events.last().unwrap();
-    assert_eq!(last["side"], "netlab");
-    assert_eq!(last["result"], "1 client, 0 diagnoses");
+    assert_eq!(
+        done.session(),
+        &serde_json::json!({"command": "serve", "conversations": 1, "diagnoses": [], "interrupted": false})
+    );
+    assert_eq!(done.end()["next"]["lab"], serde_json::Value::Null);
 }
 
 #[test]
@@ -41,12 +51,19 @@ fn serve_01_diagnoses_a_silent_client_and_serves_the_next_one() {
     let done = server.interrupt();
     assert_eq!(done.status.code(), Some(0), "{}", done.shown());
     assert_eq!(done.diagnoses(), ["silent_peer"], "{}", done.shown());
-    let blocked = done.calls("data = conn.recv(1024)");
-    assert_eq!(blocked[0]["blocked"], true);
-    assert_eq!(blocked[1]["result"], "b'still there?' (12 bytes)");
-    let last = done.events.last().unwrap();
-    assert_eq!(last["call"], "serve ended (Ctrl-C)");
-    assert_eq!(last["result"], "2 clients, 1 diagnosis");
+    let reads = done.calls("data = conn.recv(1024)");
+    assert_eq!(reads[0]["outcome"], "blocked");
+    assert_eq!(reads[0]["result"], serde_json::Value::Null);
+    // The diagnosis is the line right after the recv that waited in vain.
+    let silent = done.diagnosis("silent_peer");
+    assert_eq!(silent["seq"], reads[0]["seq"].as_u64().unwrap() + 1);
+    assert_eq!(silent["side"], "netlab");
+    assert_eq!(reads[1]["outcome"], "returned");
+    assert_eq!(reads[1]["result"], "b'still there?'");
+    assert_eq!(reads[1]["bytes"]["count"], 12);
+    assert_eq!(done.last_event()["side"], "netlab");
+    assert_eq!(done.session()["interrupted"], true);
+    assert_eq!(done.session()["conversations"], 2);
 }
 
 #[test]
@@ -69,27 +86,47 @@ fn connect_01_talks_to_a_well_behaved_server() {
     });
     assert!(done.status.success(), "{}", done.shown());
     assert!(done.diagnoses().is_empty(), "{}", done.shown());
-    assert_eq!(
-        done.calls("data = phone.recv(1024)")[0]["result"],
-        "b'HELLO NETLAB' (12 bytes)"
-    );
+    let reply = done.calls("data = phone.recv(1024)")[0];
+    assert_eq!(reply["result"], "b'HELLO NETLAB'");
+    assert_eq!(reply["bytes"]["count"], 12);
     // The port the person typed shows as its number; netlab's own as a stable name.
     let dial = &done.calls("phone.connect(")[0];
-    assert!(dial["call"].as_str().unwrap().contains("('127.0.0.1', "));
-    assert!(!dial["call"].as_str().unwrap().contains("PORT"));
-    assert!(dial["result"].as_str().unwrap().contains("CLIENT_PORT_1"));
+    let typed = dial["peer"].as_str().unwrap();
+    assert!(typed.parse::<u16>().is_ok(), "{dial}");
+    assert_eq!(
+        dial["call"],
+        format!("phone.connect(('127.0.0.1', {typed}))")
+    );
+    assert_eq!(dial["port"], "CLIENT_PORT_1");
+    assert_eq!(
+        done.session(),
+        &serde_json::json!({"command": "connect", "conversations": 1, "diagnoses": [], "interrupted": false})
+    );
 }
 
 #[test]
 fn connect_finds_nothing_listening() {
-    let done = run_connect("01", free_port(), &[]);
+    let port = free_port();
+    let done = run_connect("01", port, &[]);
     assert_eq!(done.status.code(), Some(1), "{}", done.shown());
     assert_eq!(done.diagnoses(), ["refused"]);
     let dial = &done.calls("phone.connect(")[0];
-    assert_eq!(dial["error"], "ECONNREFUSED");
+    assert_eq!(dial["outcome"], "raised");
     assert_eq!(
-        dial["result"],
-        "ConnectionRefusedError: [Errno 111] Connection refused"
+        dial["error"],
+        serde_json::json!({
+            "exception": "ConnectionRefusedError",
+            "errno": 111,
+            "errno_name": "ECONNREFUSED",
+            "python": "ConnectionRefusedError: [Errno 111] Connection refused",
+        })
+    );
+    let refused = done.diagnosis("refused");
+    assert_eq!(refused["seq"], dial["seq"].as_u64().unwrap() + 1);
+    assert_eq!(
+        refused["peer"],
+        port.to_string(),
+        "the port nothing listens on"
     );
 }
 
@@ -150,13 +187,17 @@ fn a_reset_in_the_middle_of_a_conversation_is_diagnosed_and_the_server_goes_on()
     assert_eq!(done.status.code(), Some(0), "{}", done.shown());
     assert_eq!(done.diagnoses(), ["reset"], "{}", done.shown());
     let raised = done
-        .events
-        .iter()
-        .find(|e| e["error"] == "ECONNRESET")
+        .events()
+        .find(|e| e["error"]["errno_name"] == "ECONNRESET")
         .expect("the recv that raised");
+    assert_eq!(raised["call"], "data = conn.recv(1024)");
     assert_eq!(
-        raised["result"],
+        raised["error"]["python"],
         "ConnectionResetError: [Errno 104] Connection reset by peer"
+    );
+    assert_eq!(
+        done.diagnosis("reset")["seq"],
+        raised["seq"].as_u64().unwrap() + 1
     );
 }
 
@@ -205,9 +246,24 @@ fn connect_04_a_server_that_spins_on_b_empty_keeps_close_wait() {
     let done = connect_to("04", &["--wait", "1"], |l| lab_04_server(l, false, true));
     assert_eq!(done.status.code(), Some(1));
     assert_eq!(done.diagnoses(), ["not_closed"], "{}", done.shown());
-    let table = done.calls("sock_diag");
+    // The server's end of the connection, read from the kernel's table (sock_diag, or
+    // /proc/net/tcp where netlink is refused).
+    let table: Vec<_> = ["sock_diag", "/proc/net/tcp"]
+        .iter()
+        .flat_map(|source| done.probes(source, None))
+        .collect();
     assert_eq!(table.len(), 1, "{}", done.shown());
-    assert_eq!(table[0]["result"], "CLOSE_WAIT");
+    assert_eq!(table[0]["tcp_state"], "CLOSE_WAIT");
+    assert_eq!(table[0]["call"], serde_json::Value::Null);
+    assert!(table[0]["port"].as_str().unwrap().parse::<u16>().is_ok());
+    assert!(table[0]["peer"]
+        .as_str()
+        .unwrap()
+        .starts_with("CLIENT_PORT_"));
+    assert_eq!(
+        done.diagnosis("not_closed")["seq"],
+        table[0]["seq"].as_u64().unwrap() + 1
+    );
 }
 
 #[test]
@@ -234,6 +290,16 @@ fn serve_04_shows_the_fin_as_close_wait_and_goes_on() {
     let done = server.wait();
     assert!(done.status.success(), "{}", done.shown());
     assert!(done.diagnoses().is_empty());
-    let states: Vec<&serde_json::Value> = done.calls("TCP state");
-    assert_eq!(states.last().unwrap()["result"], "CLOSE_WAIT");
+    let states = done.probes("TCP_INFO", Some("server conn"));
+    assert_eq!(states.last().unwrap()["tcp_state"], "CLOSE_WAIT");
+    // Read when recv() returned b'', the sign of the client's FIN.
+    let eof = done
+        .calls("data = conn.recv(1024)")
+        .into_iter()
+        .find(|e| e["result"] == "b''")
+        .expect("recv returned b''");
+    assert_eq!(
+        states.last().unwrap()["seq"],
+        eof["seq"].as_u64().unwrap() + 1
+    );
 }

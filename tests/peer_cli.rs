@@ -114,7 +114,9 @@ fn ctrl_c_ends_serve_01_with_0_and_leaves_nothing_behind() {
     assert_eq!(read_to_end(&mut client), b"HELLO");
     let done = server.interrupt();
     assert_eq!(done.status.code(), Some(0), "{}", done.shown());
-    assert_eq!(done.events.last().unwrap()["call"], "serve ended (Ctrl-C)");
+    assert_eq!(done.last_event()["side"], "netlab");
+    assert_eq!(done.session()["interrupted"], true);
+    assert_eq!(done.session()["conversations"], 1);
     // No process: netlab is gone (reaped above) and started none.
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
     // No file: TMPDIR is as empty as before.
@@ -171,13 +173,72 @@ fn serve_text_in_both_languages_with_colour_only_when_asked() {
         send(&mut client, b"hi");
         assert_eq!(read_to_end(&mut client), b"HI");
         let out = child.wait_with_output().unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains(heading), "{text}");
-        assert!(text.contains('\u{1b}'), "coloured when asked");
+        let coloured = String::from_utf8(out.stdout).unwrap();
+        assert!(coloured.contains('\u{1b}'), "coloured when asked");
+        let text = strip_escapes(&coloured);
+        // The title is wrapped like any trace's: its lines up to the first blank one.
+        let title: String = text
+            .lines()
+            .take_while(|line| !line.is_empty())
+            .flat_map(|line| line.split_whitespace())
+            .collect();
+        let heading: String = heading.split_whitespace().collect();
+        assert!(title.contains(&heading), "{text}");
+        assert_fits(&text, 80);
         // The port the person typed shows as its number.
         assert!(
             text.contains(&format!("phone.bind(('127.0.0.1', {port}))")),
             "{text}"
+        );
+    }
+}
+
+/// Every line of `text` fits `width` display columns (a CJK character counts two).
+fn assert_fits(text: &str, width: usize) {
+    use unicode_width::UnicodeWidthStr;
+    let wide: Vec<&str> = text.lines().filter(|l| l.width() > width).collect();
+    assert!(
+        wide.is_empty(),
+        "wider than {width} columns:\n{}",
+        wide.join("\n")
+    );
+}
+
+fn strip_escapes(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// A session's text is wrapped as `run`'s is: to 80 columns when stdout is not a terminal,
+/// to `--width N` when given.
+#[test]
+fn session_text_wraps_to_80_columns_or_to_width() {
+    let port = free_port().to_string();
+    for lang in ["en", "zh"] {
+        let wrapped = netlab(&["connect", "01", "--port", &port, "--lang", lang]);
+        assert_eq!(wrapped.status.code(), Some(1), "refused: a diagnosis");
+        let text = String::from_utf8(wrapped.stdout).unwrap();
+        assert_fits(&text, 80);
+        let wide = netlab(&[
+            "connect", "01", "--port", &port, "--lang", lang, "--width", "300",
+        ]);
+        let wide = String::from_utf8(wide.stdout).unwrap();
+        assert_fits(&wide, 300);
+        assert!(
+            wide.lines().count() < text.lines().count(),
+            "--width 300 puts notes on fewer lines:\n{wide}"
         );
     }
 }

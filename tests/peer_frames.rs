@@ -53,9 +53,12 @@ fn serve_07_a_client_that_reads_whole_replies_is_not_diagnosed() {
     assert!(done.status.success(), "{}", done.shown());
     assert!(done.diagnoses().is_empty(), "{}", done.shown());
     // netlab looks at the client's queue when each request (and the final FIN) comes.
-    let looked = done.calls("receive queue of ('127.0.0.1', CLIENT_PORT_1)");
+    let looked = done.peer_queues();
     assert!(!looked.is_empty(), "{}", done.shown());
-    assert!(looked.iter().all(|l| l["result"] == "0 bytes waiting"));
+    for look in looked {
+        assert_eq!(look["queue"]["peer_receive"], 0, "{look}");
+        assert_eq!(look["port"], "CLIENT_PORT_1", "the client's socket");
+    }
 }
 
 #[test]
@@ -76,8 +79,16 @@ fn serve_07_catches_the_course_client_that_reads_only_1024_bytes() {
     let done = server.wait();
     assert_eq!(done.status.code(), Some(1), "{}", done.shown());
     assert_eq!(done.diagnoses(), ["stale_tail"], "{}", done.shown());
-    let looked = done.calls("receive queue of ('127.0.0.1', CLIENT_PORT_1)");
-    assert_eq!(looked[0]["result"], "981 bytes waiting");
+    let looked = done.peer_queues();
+    assert_eq!(looked[0]["queue"]["peer_receive"], 981, "{}", done.shown());
+    assert_eq!(looked[0]["port"], "CLIENT_PORT_1");
+    assert_eq!(looked[0]["probe"]["socket"], serde_json::Value::Null);
+    let stale = done.diagnosis("stale_tail");
+    assert_eq!(stale["queue"]["peer_receive"], 981);
+    // Diagnosed when the next request comes: after the recv that took it.
+    let request = done.calls("cmd = conn.recv(1024)")[1];
+    assert_eq!(request["result"], "b'echo hello'");
+    assert!(stale["seq"].as_u64() > request["seq"].as_u64());
 }
 
 #[test]
@@ -93,7 +104,7 @@ fn serve_07_refuses_a_command_outside_its_list_and_says_why() {
     let done = server.wait();
     let refused = done.calls("b'rm -rf /' in ALLOWED_COMMANDS");
     assert_eq!(refused.len(), 1, "{}", done.shown());
-    assert!(refused[0]["result"].as_str().unwrap().starts_with("False"));
+    assert_eq!(refused[0]["result"], "False");
     assert!(done.calls("subprocess.run").is_empty());
 }
 
@@ -117,9 +128,10 @@ fn connect_07_shows_the_tail_in_front_of_the_next_reply() {
         .as_str()
         .unwrap()
         .starts_with("b'\\n1205\\n1206"));
-    let queues = done.calls("client client: receive queue");
-    assert_eq!(queues[0]["result"], "2005 bytes waiting"); // before the first recv(1024)
-    assert_eq!(queues[1]["result"], "981 bytes waiting"); // after it
+    let queues = done.probes("FIONREAD", Some("client client"));
+    assert_eq!(queues[0]["queue"]["receive"], 2005); // before the first recv(1024)
+    assert_eq!(queues[1]["queue"]["receive"], 981); // after it
+    assert!(reads[0]["seq"].as_u64() < queues[1]["seq"].as_u64());
 }
 
 // ---- lab 08: a 4-byte length header ---------------------------------------------------------
@@ -214,14 +226,28 @@ fn serve_08_a_2_gb_header_garbage_and_a_vanished_client_leave_memory_small_and_t
         done.shown()
     );
     assert!(peak < 50 * 1024, "netlab's peak memory: {peak} KiB");
-    let two_gb = done
-        .events
-        .iter()
-        .find(|e| e["diagnosis"] == "insane_length")
-        .unwrap();
+    // The 2 GB header: unpacked as the course's reader would, then refused at once.
+    let two_gb = done.diagnosis("insane_length");
+    let unpacked = done.event(two_gb["seq"].as_u64().unwrap() - 1);
     assert_eq!(
-        two_gb["result"],
-        "2147483647 bytes announced, limit 1048576"
+        unpacked["call"],
+        "total_size = struct.unpack('i', b'\\xff\\xff\\xff\\x7f')[0]"
+    );
+    assert_eq!(unpacked["result"], "2147483647");
+    // How far each cut-off upload got: 10 of the 100 bytes announced.
+    for code in ["short_reply", "reset_mid_message", "stalled"] {
+        let found = done.diagnosis(code);
+        assert_eq!(
+            found["bytes"],
+            serde_json::json!({"count": 10, "of": 100}),
+            "{code}"
+        );
+    }
+    let swapped = done.diagnosis("byte_order");
+    let unpacked = done.event(swapped["seq"].as_u64().unwrap() - 1);
+    assert_eq!(
+        unpacked["result"], "83886080",
+        "5 packed big-endian, read as 'i'"
     );
 }
 

@@ -190,6 +190,10 @@ pub struct PeerArgs {
     /// When to colour the text output
     #[arg(long, value_enum)]
     pub color: Option<ColorWhen>,
+    /// Wrap text output to N columns (default: the terminal's width between 60 and 120, or
+    /// 80 when output is not a terminal)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -11,50 +11,52 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use netlab::event::{Lang, Text};
+use netlab::event::Lang;
 use netlab::lab::{self, Format, Lab};
 use netlab::peer::{self, Report, Role, SessionError, Settings};
+use netlab::phrases;
+use netlab::render::Sink;
 use netlab::trace::TraceOptions;
 
 use super::args::{ColorWhen, FormatArg, PeerArgs, ServeArgs};
-use super::run::use_color;
+use super::run::{text_width, use_color};
 use super::{complain, labs, Failure, USAGE};
 
-/// One sentence on stderr in the chosen language, and exit status 2.
-fn usage(lang: Lang, text: Text) -> ExitCode {
-    complain(text.get(lang));
+/// One sentence on stderr, and exit status 2.
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    complain(message);
     ExitCode::from(USAGE)
+}
+
+/// The two-digit numbers of the labs that `has`, for a message naming them.
+fn lab_numbers(has: impl Fn(&Lab) -> bool) -> String {
+    let numbers: Vec<String> = lab::all()
+        .iter()
+        .filter(|lab| has(lab))
+        .map(|lab| format!("{:02}", lab.number()))
+        .collect();
+    numbers.join(", ")
 }
 
 /// The lab LAB names, if it offers `role`.
 fn lab_for(query: &str, role: Role, lang: Lang) -> Result<&'static Lab, ExitCode> {
     let lab = labs(Some(query), false, lang)?[0];
-    if lab.peer.is_some_and(|mode| mode.offers(role)) {
+    let offers = |lab: &Lab| lab.peer.is_some_and(|mode| mode.offers(role));
+    if offers(lab) {
         return Ok(lab);
     }
-    let offering: Vec<String> = lab::all()
-        .iter()
-        .filter(|l| l.peer.is_some_and(|mode| mode.offers(role)))
-        .map(|l| format!("{:02}", l.number()))
-        .collect();
     let command = match role {
         Role::Serve => "serve",
         Role::Connect => "connect",
     };
-    let list = offering.join(", ");
-    Err(usage(
+    Err(usage(phrases::PEER_NOT_OFFERED.fill(
         lang,
-        Text::new(
-            format!(
-                "lab {} has no `netlab {command}`; these labs have it: {list}",
-                lab.id
-            ),
-            format!(
-                "实验 {} 没有 `netlab {command}`；有它的实验是：{list}",
-                lab.id
-            ),
-        ),
-    ))
+        &[
+            ("id", &lab.id),
+            ("command", &command),
+            ("labs", &lab_numbers(offers)),
+        ],
+    )))
 }
 
 /// The session's settings from the flags, or the usage error.
@@ -66,18 +68,12 @@ fn settings(
     lang: Lang,
 ) -> Result<Settings, ExitCode> {
     if let Err(refused) = peer::check_host(&args.host) {
-        return Err(usage(lang, refused.message()));
+        return Err(usage(refused.message(lang)));
     }
     let course_port = lab.peer.map_or(0, |mode| mode.course_port);
     let port = args.port.unwrap_or(course_port);
     if port == 0 && role == Role::Connect {
-        return Err(usage(
-            lang,
-            Text::new(
-                "netlab connect needs the port your server listens on: --port N (1 to 65535)",
-                "netlab connect 需要你的服务端监听的端口：--port N（1 到 65535）",
-            ),
-        ));
+        return Err(usage(phrases::PEER_CONNECT_NEEDS_PORT.get(lang)));
     }
     Ok(Settings {
         port,
@@ -86,22 +82,27 @@ fn settings(
     })
 }
 
-fn options(args: &PeerArgs, lang: Lang) -> (TraceOptions, Format, bool) {
+/// The trace's options and how it is shown: JSON, or text wrapped as `run` wraps it.
+fn options(args: &PeerArgs, lang: Lang) -> (TraceOptions, Box<dyn Sink>) {
     let format = match args.format {
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Text) | None => Format::Text,
     };
     let color = use_color(args.color.unwrap_or(ColorWhen::Auto));
     colored::control::set_override(color);
-    (
-        TraceOptions {
-            lang,
-            raw: args.raw,
-            ..TraceOptions::default()
-        },
+    let sink = lab::renderer_with_width(
         format,
+        lang,
         color,
-    )
+        text_width(args.width),
+        Box::new(io::stdout().lock()),
+    );
+    let options = TraceOptions {
+        lang,
+        raw: args.raw,
+        ..TraceOptions::default()
+    };
+    (options, sink)
 }
 
 /// `netlab serve LAB`
@@ -115,15 +116,11 @@ pub fn serve(args: &ServeArgs, lang: Lang) -> Result<ExitCode, Failure> {
         Ok(settings) => settings,
         Err(code) => return Ok(code),
     };
-    let (options, format, color) = options(peer_args, lang);
-    let sink = lab::renderer(format, lang, color, Box::new(io::stdout().lock()));
+    let (options, sink) = options(peer_args, lang);
     let mode = lab.peer.expect("lab_for checked it");
     let mut ready = |addr: std::net::SocketAddr| {
-        let text = Text::new(
-            format!("netlab: serving {} on {addr}; start your client in another terminal (Ctrl-C stops)", lab.id),
-            format!("netlab：正在 {addr} 上运行 {} 的服务端；请在另一个终端启动你的客户端（Ctrl-C 停止）", lab.id),
-        );
-        let _ = writeln!(io::stderr(), "{}", text.get(lang));
+        let text = phrases::PEER_SERVING.fill(lang, &[("id", &lab.id), ("addr", &addr)]);
+        let _ = writeln!(io::stderr(), "{text}");
     };
     let outcome = peer::serve(
         lab.id, &lab.title, mode, options, settings, sink, &mut ready,
@@ -141,8 +138,7 @@ pub fn connect(args: &PeerArgs, lang: Lang) -> Result<ExitCode, Failure> {
         Ok(settings) => settings,
         Err(code) => return Ok(code),
     };
-    let (options, format, color) = options(args, lang);
-    let sink = lab::renderer(format, lang, color, Box::new(io::stdout().lock()));
+    let (options, sink) = options(args, lang);
     let mode = lab.peer.expect("lab_for checked it");
     let outcome = peer::connect(lab.id, &lab.title, mode, options, settings, sink);
     finish(outcome, lang, lab, Role::Connect, false)
@@ -167,33 +163,31 @@ fn finish(
         }
         Err(SessionError::Output(err)) => Err(Failure::Output(err)),
         Err(SessionError::PortUnavailable { port, err }) => {
-            Ok(usage(lang, port_unavailable(lab, port, &err)))
+            Ok(usage(port_unavailable(lab, port, &err, lang)))
         }
         Err(err) => {
-            complain(err);
+            complain(phrases::PEER_FAILED.fill(lang, &[("reason", &err)]));
             Ok(ExitCode::FAILURE)
         }
     }
 }
 
 /// Why a port cannot be used, with the flag that picks another.
-fn port_unavailable(lab: &Lab, port: u16, err: &io::Error) -> Text {
-    let number = lab.number();
+fn port_unavailable(lab: &Lab, port: u16, err: &io::Error, lang: Lang) -> String {
+    let number = format!("{:02}", lab.number());
     let other = if port == 8090 { 8091 } else { 8090 };
-    match err.raw_os_error() {
-        Some(libc::EADDRINUSE) => Text::new(
-            format!("port {port} is taken: another program uses it on 127.0.0.1 (your own server?); choose another with --port, e.g. `netlab serve {number:02} --port {other}`"),
-            format!("端口 {port} 已被占用：127.0.0.1 上另有程序在用它（是你自己的服务端吗？）；用 --port 换一个，例如 `netlab serve {number:02} --port {other}`"),
-        ),
-        Some(libc::EACCES) => Text::new(
-            format!("port {port} needs administrator rights on this machine; choose one from 1024 up with --port, e.g. `netlab serve {number:02} --port {other}`"),
-            format!("在这台机器上端口 {port} 需要管理员权限；用 --port 选 1024 以上的端口，例如 `netlab serve {number:02} --port {other}`"),
-        ),
-        _ => Text::new(
-            format!("port {port} cannot be used ({err}); choose another with --port"),
-            format!("端口 {port} 无法使用（{err}）；用 --port 换一个"),
-        ),
-    }
+    let values: [(&str, &dyn std::fmt::Display); 4] = [
+        ("port", &port),
+        ("lab", &number),
+        ("other", &other),
+        ("err", err),
+    ];
+    let message = match err.raw_os_error() {
+        Some(libc::EADDRINUSE) => phrases::PEER_PORT_TAKEN,
+        Some(libc::EACCES) => phrases::PEER_PORT_PRIVILEGED,
+        _ => phrases::PEER_PORT_UNUSABLE,
+    };
+    message.fill(lang, &values)
 }
 
 /// `netlab show LAB --code [FILE]`: the lab's Python programs, each under a comment naming
@@ -205,21 +199,9 @@ pub fn show_code(
     lang: Lang,
 ) -> Result<ExitCode, Failure> {
     if lab.code.is_empty() {
-        let with: Vec<String> = lab::all()
-            .iter()
-            .filter(|l| !l.code.is_empty())
-            .map(|l| format!("{:02}", l.number()))
-            .collect();
-        let list = with.join(", ");
+        let labs = lab_numbers(|lab| !lab.code.is_empty());
         return Ok(usage(
-            lang,
-            Text::new(
-                format!(
-                    "lab {} has no programs of its own; these labs have: {list}",
-                    lab.id
-                ),
-                format!("实验 {} 没有自带程序；有程序的实验是：{list}", lab.id),
-            ),
+            phrases::SHOW_NO_CODE.fill(lang, &[("id", &lab.id), ("labs", &labs)]),
         ));
     }
     if file.is_empty() {
@@ -233,14 +215,11 @@ pub fn show_code(
     } else {
         let Some((_, text)) = lab.code.iter().find(|(name, _)| *name == file) else {
             let names: Vec<&str> = lab.code.iter().map(|(name, _)| *name).collect();
-            let names = names.join(", ");
-            return Ok(usage(
+            let files = names.join(", ");
+            return Ok(usage(phrases::SHOW_NO_SUCH_FILE.fill(
                 lang,
-                Text::new(
-                    format!("lab {} has no {file}; it has {names}", lab.id),
-                    format!("实验 {} 没有 {file}；它有 {names}", lab.id),
-                ),
-            ));
+                &[("id", &lab.id), ("file", &file), ("files", &files)],
+            )));
         };
         write!(out, "{text}")?;
     }

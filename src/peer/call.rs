@@ -14,6 +14,7 @@ use super::{Ended, PeerResult, Role};
 use crate::commands::{self, CommandError};
 use crate::event::{Lang, Outcome};
 use crate::framing::{self, Format, Frame, FrameDecoder, Piece, ReadError};
+use crate::phrases;
 use crate::program::Pack;
 use crate::sock::sendall::Watched;
 use crate::sock::{Addr, Side, Sock};
@@ -108,7 +109,7 @@ impl Call {
         progress: Option<(Piece, usize, usize)>,
         (limit, silence): (Duration, Diagnosis),
     ) -> PeerResult {
-        self.cx.trace.recorder().flush();
+        self.cx.trace.recorder().begin();
         match self
             .outside()
             .readable_within(self.sock().borrowed_fd(), Some(limit))?
@@ -221,7 +222,7 @@ impl Call {
     /// Waits for the next request like [`Call::await_peer`], looking at the peer's receive
     /// queue every [`PEER_LOOK`]; returns how many bytes it held still with (0: none).
     fn watch_peer_queue(&self, call: String) -> PeerResult<usize> {
-        self.cx.trace.recorder().flush();
+        self.cx.trace.recorder().begin();
         let (limit, silence) = self.next_message();
         let deadline = Instant::now() + limit;
         let (mut last, mut shown, mut idle) = (None, None, 0);
@@ -251,7 +252,7 @@ impl Call {
                         );
                     }
                     shown = Some(seen.unwrap_or(0));
-                    self.cx.trace.recorder().flush();
+                    self.cx.trace.recorder().begin();
                 }
             }
             last = Some(unread);
@@ -308,7 +309,7 @@ impl Call {
     /// receive queue. Bytes there mean the peer sent more than it announced: diagnosed, and
     /// the conversation ends, because its messages no longer line up.
     pub fn check_nothing_more(&self) -> PeerResult {
-        self.cx.trace.recorder().flush();
+        self.cx.trace.recorder().begin();
         let waited = self
             .outside()
             .readable_within(self.sock().borrowed_fd(), Some(super::outside::AFTER_REPLY))?;
@@ -326,7 +327,7 @@ impl Call {
     /// arriving behind bytes already there. The kernel cannot signal that the queue grew, so
     /// this looks every millisecond; it returns the new count.
     pub fn await_more_than(&self, have: usize) -> PeerResult<usize> {
-        self.cx.trace.recorder().flush();
+        self.cx.trace.recorder().begin();
         let deadline = Instant::now() + self.outside().limit();
         loop {
             let now = sys::recv_queue(self.sock().borrowed_fd())?;
@@ -351,7 +352,7 @@ impl Call {
         const READS: usize = 16;
         for _ in 0..READS {
             let call = format!("{var} = {}", self.sock().call("recv(1024)"));
-            self.cx.trace.recorder().flush();
+            self.cx.trace.recorder().begin();
             match self.outside().readable(self.sock().borrowed_fd())? {
                 Waited::Stopped => return Err(Ended::Stopped),
                 Waited::TimedOut => {
@@ -379,7 +380,7 @@ impl Call {
     /// `conn.sendall(data)` to the peer, which reads at its own pace: waited for as long as it
     /// keeps reading; a peer that stops reading for the whole limit is diagnosed.
     pub fn sendall(&self, data: &[u8]) -> PeerResult {
-        self.cx.trace.recorder().flush();
+        self.cx.trace.recorder().begin();
         let outside = self.outside();
         let give_up = move || outside.stop_requested();
         self.replied.set(true);
@@ -420,7 +421,11 @@ impl Call {
                 );
                 Ok(refusal(&refused.shown(), self.cx.trace.lang()))
             }
-            Err(err) => Ok(format!("netlab: {err}\n").into_bytes()),
+            Err(err) => {
+                let lang = self.cx.trace.lang();
+                let text = phrases::PEER_COMMAND_FAILED.fill(lang, &[("err", &err)]);
+                Ok(format!("{text}\n").into_bytes())
+            }
         }
     }
 
@@ -454,14 +459,10 @@ const OPEN: &str = "a call's socket is open until the call ends";
 /// The reply to a command that is not on the list, in the trace's language.
 fn refusal(shown: &str, lang: Lang) -> Vec<u8> {
     let list: Vec<&str> = commands::ALLOWED.iter().map(|c| c.text()).collect();
-    let list = list.join(", ");
-    let text = match lang {
-        Lang::En => format!(
-            "netlab runs only these commands: {list}. {shown} is not one of them, so nothing was run.\n"
-        ),
-        Lang::Zh => format!("netlab 只运行这些命令：{list}。{shown} 不在其中，所以什么也没有运行。\n"),
-    };
-    text.into_bytes()
+    let commands = list.join(", ");
+    let text =
+        phrases::PEER_COMMAND_REFUSED.fill(lang, &[("commands", &commands), ("command", &shown)]);
+    format!("{text}\n").into_bytes()
 }
 
 /// netlab's client side (`connect`): dials the peer's server, once or more.

@@ -93,7 +93,7 @@ impl Datagrams {
             "data, addr = {}",
             self.sock.call(format_args!("recvfrom({bufsize})"))
         );
-        self.cx.trace.recorder().flush();
+        self.cx.trace.recorder().begin();
         match self.cx.outside.readable(self.sock.borrowed_fd())? {
             Waited::Ready => {}
             Waited::Stopped => return Err(Ended::Stopped),

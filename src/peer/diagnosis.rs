@@ -5,9 +5,10 @@
 //! see, and each note says what the course's program would do at that point.
 
 use super::Role;
-use crate::event::Text;
+use crate::event::{ByteFacts, Count, Facts, Text};
 use crate::framing::Piece;
 use crate::pyrepr;
+use crate::sock::registry::Registry;
 
 /// How much of a peer's bytes a diagnosis quotes.
 const QUOTED: usize = 48;
@@ -122,6 +123,36 @@ fn shown(title: Text, finding: Text, advice: Text) -> Shown {
 }
 
 impl Diagnosis {
+    /// Every code [`Diagnosis::code`] gives, as docs/trace.schema.json and the README list
+    /// them (a test keeps the three the same).
+    pub const CODES: &'static [&'static str] = &[
+        "silent_peer",
+        "idle_peer",
+        "no_reply",
+        "refused",
+        "closed_without_reply",
+        "short_reply",
+        "closed_mid_message",
+        "stalled",
+        "reset",
+        "reset_mid_message",
+        "closed_while_sending",
+        "byte_order",
+        "negative_length",
+        "insane_length",
+        "bad_json",
+        "missing_field",
+        "bad_field",
+        "md5_mismatch",
+        "leftover_bytes",
+        "stale_tail",
+        "unexpected_reply",
+        "not_closed",
+        "not_reading",
+        "datagram_cut",
+        "not_utf8",
+    ];
+
     /// The stable code JSON shows in `diagnosis`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -153,6 +184,35 @@ impl Diagnosis {
             Diagnosis::NotReading { .. } => "not_reading",
             Diagnosis::DatagramCut { .. } => "datagram_cut",
             Diagnosis::NotUtf8 => "not_utf8",
+        }
+    }
+
+    /// The finding's figures as data, in the fields every line uses for them: how far a
+    /// message got (`bytes`: `count` of `of`), bytes left in a queue (`queue`), the port
+    /// where nothing listens (`peer`). A diagnosis whose figures are on the line before it
+    /// (the `struct.unpack` of a refused header, the exception of a call) adds nothing.
+    pub(crate) fn facts(&self, facts: &mut Facts, registry: &Registry) {
+        let part = |count: usize, of: usize| {
+            let mut bytes = ByteFacts::new(Count::Number(count as u64), None);
+            bytes.of = Some(of as u64);
+            bytes
+        };
+        match self {
+            Diagnosis::Refused { port } => facts.peer = Some(registry.port(*port)),
+            Diagnosis::ShortMessage { have, need, .. }
+            | Diagnosis::Stalled { have, need, .. }
+            | Diagnosis::Reset {
+                progress: Some((_, have, need)),
+            } => facts.bytes = Some(part(*have, *need)),
+            Diagnosis::NotReading { taken, total } => facts.bytes = Some(part(*taken, *total)),
+            Diagnosis::DatagramCut { len, kept } => facts.bytes = Some(part(*kept, *len)),
+            Diagnosis::Leftover { bytes } => {
+                facts.queue = vec![("receive", Count::Number(*bytes as u64))];
+            }
+            Diagnosis::StaleTail { bytes } => {
+                facts.queue = vec![("peer_receive", Count::Number(*bytes as u64))];
+            }
+            _ => {}
         }
     }
 
@@ -431,6 +491,139 @@ impl Diagnosis {
                     "课程里的服务端用 msg.decode('utf-8') 解码每个请求，遇到这些字节会抛出 UnicodeDecodeError，而它没有捕获：它会在这里停下。发送用 .encode('utf-8') 编码的文本。netlab 则回一条错误信息并继续服务。",
                 ),
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One diagnosis of every kind (and of both codes where a kind has two). The match makes
+    /// a new variant fail to compile here until it has an example.
+    fn examples() -> Vec<Diagnosis> {
+        let payload = Piece::Payload { total: 100 };
+        let all = vec![
+            Diagnosis::Silent,
+            Diagnosis::Idle {
+                waited: std::time::Duration::from_secs(300),
+            },
+            Diagnosis::NoReply,
+            Diagnosis::Refused { port: 8080 },
+            Diagnosis::ClosedWithoutReply,
+            Diagnosis::ShortMessage {
+                piece: payload,
+                have: 10,
+                need: 100,
+            },
+            Diagnosis::ShortMessage {
+                piece: Piece::LengthHeader,
+                have: 2,
+                need: 4,
+            },
+            Diagnosis::Stalled {
+                piece: payload,
+                have: 10,
+                need: 100,
+            },
+            Diagnosis::Reset { progress: None },
+            Diagnosis::Reset {
+                progress: Some((payload, 10, 100)),
+            },
+            Diagnosis::ClosedWhileSending,
+            Diagnosis::ByteOrder {
+                header: [0, 0, 0, 5],
+                read: 83_886_080,
+                swapped: 5,
+            },
+            Diagnosis::NegativeLength {
+                header: [0xff; 4],
+                read: -1,
+            },
+            Diagnosis::InsaneLength {
+                announced: 1 << 31,
+                limit: 1 << 20,
+            },
+            Diagnosis::BadJson { why: "EOF".into() },
+            Diagnosis::MissingField {
+                field: "total_size",
+            },
+            Diagnosis::BadField {
+                field: "total_size",
+                expected: "a whole number",
+                found: "'5'".into(),
+            },
+            Diagnosis::Md5Mismatch {
+                expected: "0".repeat(32),
+                actual: "1".repeat(32),
+            },
+            Diagnosis::Leftover { bytes: 5 },
+            Diagnosis::StaleTail { bytes: 981 },
+            Diagnosis::UnexpectedReply {
+                expected: b"HI".to_vec(),
+                got: b"hi".to_vec(),
+            },
+            Diagnosis::NotClosed,
+            Diagnosis::NotReading {
+                taken: 10,
+                total: 100,
+            },
+            Diagnosis::DatagramCut {
+                len: 2000,
+                kept: 1024,
+            },
+            Diagnosis::NotUtf8,
+        ];
+        for diagnosis in &all {
+            match diagnosis {
+                Diagnosis::Silent
+                | Diagnosis::Idle { .. }
+                | Diagnosis::NoReply
+                | Diagnosis::Refused { .. }
+                | Diagnosis::ClosedWithoutReply
+                | Diagnosis::ShortMessage { .. }
+                | Diagnosis::Stalled { .. }
+                | Diagnosis::Reset { .. }
+                | Diagnosis::ClosedWhileSending
+                | Diagnosis::ByteOrder { .. }
+                | Diagnosis::NegativeLength { .. }
+                | Diagnosis::InsaneLength { .. }
+                | Diagnosis::BadJson { .. }
+                | Diagnosis::MissingField { .. }
+                | Diagnosis::BadField { .. }
+                | Diagnosis::Md5Mismatch { .. }
+                | Diagnosis::Leftover { .. }
+                | Diagnosis::StaleTail { .. }
+                | Diagnosis::UnexpectedReply { .. }
+                | Diagnosis::NotClosed
+                | Diagnosis::NotReading { .. }
+                | Diagnosis::DatagramCut { .. }
+                | Diagnosis::NotUtf8 => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_list_of_codes_is_every_code_a_diagnosis_gives() {
+        let given: Vec<&str> = examples().iter().map(Diagnosis::code).collect();
+        assert_eq!(given, Diagnosis::CODES);
+    }
+
+    /// A diagnosis is one `netlab` line: its title and finding one sentence each, its note
+    /// one paragraph, in both languages.
+    #[test]
+    fn every_diagnosis_is_one_line_and_one_paragraph_in_both_languages() {
+        for role in [Role::Serve, Role::Connect] {
+            for diagnosis in examples() {
+                let shown = diagnosis.show(role, &Text::same("30 s"));
+                for text in [&shown.title, &shown.finding, &shown.advice] {
+                    for words in [&text.en, &text.zh] {
+                        assert!(!words.trim().is_empty(), "{diagnosis:?}");
+                        assert!(!words.contains('\n'), "{diagnosis:?}: {words}");
+                    }
+                }
+            }
         }
     }
 }

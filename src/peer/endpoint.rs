@@ -5,7 +5,8 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use socket2::{Domain, Socket, Type};
 
-use crate::event::Text;
+use crate::event::Lang;
+use crate::phrases;
 
 /// A host that is not this machine's loopback address: netlab never listens where another
 /// machine could reach it, nor talks to one.
@@ -15,17 +16,9 @@ pub struct NotLoopback {
 }
 
 impl NotLoopback {
-    /// The refusal, one sentence in each language.
-    pub fn message(&self) -> Text {
-        let host = &self.host;
-        Text::new(
-            format!(
-                "netlab serves and connects on 127.0.0.1 (loopback) only, so that no other machine can reach a lab; '{host}' is not 127.0.0.1 or localhost"
-            ),
-            format!(
-                "netlab 只在 127.0.0.1（本机回环地址）上服务和连接，这样别的机器无法访问实验；'{host}' 不是 127.0.0.1 或 localhost"
-            ),
-        )
+    /// The refusal, one sentence in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        phrases::PEER_NOT_LOOPBACK.fill(lang, &[("host", &self.host)])
     }
 }
 
@@ -64,7 +57,8 @@ mod tests {
         assert_eq!(check_host("localhost"), Ok(Ipv4Addr::LOCALHOST));
         for other in ["0.0.0.0", "192.168.1.5", "::1", "example.com", ""] {
             let refused = check_host(other).unwrap_err();
-            assert!(refused.message().en.contains("loopback"), "{other}");
+            assert!(refused.message(Lang::En).contains("loopback"), "{other}");
+            assert!(refused.message(Lang::Zh).contains("回环"), "{other}");
         }
     }
 

@@ -26,7 +26,7 @@ pub(crate) struct Patient<'a> {
 
 impl Patient<'_> {
     fn wait(&mut self, call: String) -> io::Result<()> {
-        self.recorder.flush();
+        self.recorder.begin();
         match self.outside.readable(self.conn.borrowed_fd())? {
             Waited::Ready => Ok(()),
             Waited::Stopped => {

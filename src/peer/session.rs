@@ -15,8 +15,9 @@ use super::diagnosis::Diagnosis;
 use super::outside::{Outside, Waited};
 use super::{endpoint, Connect, Ended, PeerMode, PeerResult, Role, Serve};
 use crate::event::Text;
+use crate::phrases;
 use crate::recorder::TraceOptions;
-use crate::render::{LabEnd, Sink};
+use crate::render::{LabEnd, SessionEnd, Sink};
 use crate::sock::{Addr, Sock};
 use crate::trace::{LabError, Trace};
 
@@ -72,32 +73,6 @@ impl From<LabError> for SessionError {
     }
 }
 
-/// The trace's heading: the lab's title and who plays what.
-fn heading(title: &Text, role: Role) -> Text {
-    match role {
-        Role::Serve => Text::new(
-            format!(
-                "{} · netlab serve: netlab is the server, your program the client",
-                title.en
-            ),
-            format!(
-                "{} · netlab serve：netlab 当服务端，你的程序当客户端",
-                title.zh
-            ),
-        ),
-        Role::Connect => Text::new(
-            format!(
-                "{} · netlab connect: netlab is the client, your program the server",
-                title.en
-            ),
-            format!(
-                "{} · netlab connect：netlab 当客户端，你的程序当服务端",
-                title.zh
-            ),
-        ),
-    }
-}
-
 /// `netlab serve`: netlab is the lab's server on 127.0.0.1:`settings.port` until Ctrl-C (or
 /// one conversation with `--once`). `ready` is told the real address once the server listens
 /// (the CLI prints it for the person starting a client). A port that is taken is found before
@@ -122,7 +97,7 @@ pub fn serve(
     let stop = crate::cleanup::stop_on_sigint()?;
     let trace = Trace::new(id, options, sink, None).map_err(SessionError::Output)?;
     trace
-        .start(&heading(title, Role::Serve))
+        .start(&phrases::session_title(title, true))
         .map_err(SessionError::Output)?;
     let cx = Context::new(
         trace.clone(),
@@ -133,7 +108,7 @@ pub fn serve(
         Serve::Calls(program) => serve_calls(&cx, program, settings, ready),
         Serve::Datagrams(program) => serve_datagrams(&cx, program, settings, ready),
     };
-    finish(&trace, id, outcome)
+    finish(&cx, id, outcome)
 }
 
 /// `netlab connect`: netlab is the lab's client of the server on 127.0.0.1:`settings.port`.
@@ -148,7 +123,7 @@ pub fn connect(
     let program = mode.connect.ok_or(SessionError::NotOffered)?;
     let trace = Trace::new(id, options, sink, None).map_err(SessionError::Output)?;
     trace
-        .start(&heading(title, Role::Connect))
+        .start(&phrases::session_title(title, false))
         .map_err(SessionError::Output)?;
     let cx = Context::new(
         trace.clone(),
@@ -156,25 +131,44 @@ pub fn connect(
         Outside::new(settings.wait, None),
     );
     let outcome = run_client(&cx, program, settings);
-    finish(&trace, id, outcome)
+    finish(&cx, id, outcome)
 }
 
-/// Ends the trace; an output error comes first, since nobody saw the rest.
+/// Ends the trace with the session's figures; an output error comes first, since nobody saw
+/// the rest.
 fn finish(
-    trace: &Trace,
+    cx: &Context,
     id: &'static str,
     outcome: Result<Report, SessionError>,
 ) -> Result<Report, SessionError> {
+    let session = SessionEnd {
+        command: match cx.role {
+            Role::Serve => "serve",
+            Role::Connect => "connect",
+        },
+        conversations: cx.conversations(),
+        diagnoses: cx.findings(),
+        interrupted: outcome.as_ref().is_ok_and(|report| report.stopped),
+    };
     let end = LabEnd {
         id,
         stopped: outcome.as_ref().err().map(ToString::to_string),
         next: None,
-        peer_session: true,
+        session: Some(session),
     };
-    let written = trace.finish(&end);
+    let written = cx.trace.finish(&end);
     match (outcome, written) {
         (_, Err(err)) => Err(SessionError::Output(err)),
         (outcome, Ok(())) => outcome,
+    }
+}
+
+/// How a session went, from what its context counted.
+fn report(cx: &Context, stopped: bool) -> Report {
+    Report {
+        conversations: cx.conversations(),
+        diagnoses: cx.findings(),
+        stopped,
     }
 }
 
@@ -186,7 +180,7 @@ fn serve_calls(
 ) -> Result<Report, SessionError> {
     let trace = &cx.trace;
     let server = trace.side("server");
-    trace.section("netlab's server switches on", "netlab 的服务端开机");
+    trace.recorder().section(phrases::server_switches_on());
     let phone = server.tcp("phone")?;
     phone.set_reuseaddr(true)?;
     cx.note(
@@ -204,42 +198,35 @@ fn serve_calls(
     if let Addr::Inet(addr) = number {
         ready(addr);
     }
-    let mut report = Report::default();
-    loop {
+    let stopped = loop {
+        // Everything so far is on screen while the server waits; the next line (and the
+        // section it opens) is known only when a client comes.
         trace.recorder().flush();
         match cx.outside.readable_within(phone.borrowed_fd(), None)? {
-            Waited::Stopped => {
-                report.stopped = true;
-                break;
-            }
+            Waited::Stopped => break true,
             Waited::Ready => {}
             Waited::TimedOut => continue,
         }
-        report.conversations += 1;
-        let n = report.conversations;
+        let n = cx.next_conversation();
         trace
             .recorder()
-            .section(Text::new(format!("Client {n}"), format!("第 {n} 个客户端")));
+            .section(phrases::conversation_heading(n, false));
         let Ok((conn, _)) = phone.accept("conn") else {
             continue; // the failed accept is in the trace; the next client may do better
         };
         let mut call = Call::new(cx.clone(), conn);
         let ended = program(&mut call);
-        report.stopped = settle(cx, ended);
+        let stopped = settle(cx, ended);
         call.hang_up();
-        if report.stopped || settings.once || trace.recorder().output_failed() {
-            break;
+        if stopped || settings.once || trace.recorder().output_failed() {
+            break stopped;
         }
-    }
+    };
     phone.close();
-    report.diagnoses = cx.findings();
-    let how = if report.stopped { "Ctrl-C" } else { "--once" };
+    let report = report(cx, stopped);
     cx.summary(
-        Text::new(
-            format!("serve ended ({how})"),
-            format!("serve 结束（{how}）"),
-        ),
-        counted(&report, "client", "clients", "个客户端"),
+        phrases::serve_ended(stopped),
+        phrases::served(report.conversations, report.diagnoses.len(), false),
     );
     Ok(report)
 }
@@ -252,7 +239,7 @@ fn serve_datagrams(
 ) -> Result<Report, SessionError> {
     let trace = &cx.trace;
     let server = trace.side("server");
-    trace.section("netlab's server starts", "netlab 的服务端启动");
+    trace.recorder().section(phrases::server_starts());
     let sock = server.udp("server")?;
     let number = bind(trace, &sock, settings.port)?;
     let shown = trace.registry().show_addr(&number);
@@ -264,41 +251,32 @@ fn serve_datagrams(
         ready(addr);
     }
     let mut datagrams = Datagrams::new(cx.clone(), sock, None);
-    let mut report = Report::default();
-    loop {
+    let stopped = loop {
         trace.recorder().flush();
         match cx
             .outside
             .readable_within(datagrams.sock().borrowed_fd(), None)?
         {
-            Waited::Stopped => {
-                report.stopped = true;
-                break;
-            }
+            Waited::Stopped => break true,
             Waited::Ready => {}
             Waited::TimedOut => continue,
         }
-        report.conversations += 1;
-        let n = report.conversations;
+        let n = cx.next_conversation();
         trace
             .recorder()
-            .section(Text::new(format!("Request {n}"), format!("第 {n} 个请求")));
+            .section(phrases::conversation_heading(n, true));
         datagrams.set_turn(n);
         let ended = program(&mut datagrams);
-        report.stopped = settle(cx, ended);
-        if report.stopped || settings.once || trace.recorder().output_failed() {
-            break;
+        let stopped = settle(cx, ended);
+        if stopped || settings.once || trace.recorder().output_failed() {
+            break stopped;
         }
-    }
+    };
     datagrams.close();
-    report.diagnoses = cx.findings();
-    let how = if report.stopped { "Ctrl-C" } else { "--once" };
+    let report = report(cx, stopped);
     cx.summary(
-        Text::new(
-            format!("serve ended ({how})"),
-            format!("serve 结束（{how}）"),
-        ),
-        counted(&report, "request", "requests", "个请求"),
+        phrases::serve_ended(stopped),
+        phrases::served(report.conversations, report.diagnoses.len(), true),
     );
     Ok(report)
 }
@@ -318,6 +296,7 @@ fn bind(trace: &Trace, sock: &Sock, port: u16) -> Result<Addr, SessionError> {
 fn run_client(cx: &Context, program: Connect, settings: Settings) -> Result<Report, SessionError> {
     let trace = &cx.trace;
     trace.registry().keep_port_number(settings.port);
+    cx.next_conversation();
     let server = Addr::loopback(settings.port);
     let ended = match program {
         Connect::Calls(program) => {
@@ -333,18 +312,8 @@ fn run_client(cx: &Context, program: Connect, settings: Settings) -> Result<Repo
         }
     };
     let stopped = settle(cx, ended);
-    let report = Report {
-        conversations: 1,
-        diagnoses: cx.findings(),
-        stopped,
-    };
-    let result = if report.diagnoses.is_empty() {
-        Text::new("no diagnosis", "没有诊断")
-    } else {
-        let codes = report.diagnoses.join(", ");
-        Text::new(format!("diagnosis: {codes}"), format!("诊断：{codes}"))
-    };
-    cx.summary(Text::new("connect ended", "connect 结束"), result);
+    let report = report(cx, stopped);
+    cx.summary(phrases::connect_ended(), phrases::found(&report.diagnoses));
     Ok(report)
 }
 
@@ -371,23 +340,280 @@ fn settle(cx: &Context, ended: PeerResult) -> bool {
 }
 
 fn failed(cx: &Context, err: &LabError) {
-    cx.summary(
-        Text::new(
-            "netlab could not go on with this conversation",
-            "netlab 无法继续这次对话",
-        ),
-        Text::same(err.to_string()),
-    );
+    cx.summary(phrases::conversation_failed(), Text::same(err.to_string()));
 }
 
-/// `2 clients, 1 diagnosis` in both languages.
-fn counted(report: &Report, one: &str, many: &str, zh: &str) -> Text {
-    let n = report.conversations;
-    let d = report.diagnoses.len();
-    let noun = if n == 1 { one } else { many };
-    let diagnoses = if d == 1 { "diagnosis" } else { "diagnoses" };
-    Text::new(
-        format!("{n} {noun}, {d} {diagnoses}"),
-        format!("{n} {zh}，{d} 条诊断"),
-    )
+#[cfg(test)]
+mod tests {
+    //! Peer mode's lines follow the engine's rules for every line: each recorded call, probe
+    //! and `netlab` line opens the trace's gate first (as `--step` would need), a call whose
+    //! line shows a Python value has that value in its JSON, and a session ends with its
+    //! figures. Each session runs in this process against a peer on a thread.
+
+    use std::cell::RefCell;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream, UdpSocket};
+    use std::os::fd::AsFd;
+    use std::rc::Rc;
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::event::{Event, Kind, Outcome};
+    use crate::recorder::{Gate, Stop, Waypoint};
+
+    /// What a session recorded: its events, where it passed its gate, how it ended.
+    #[derive(Default)]
+    struct Recorded {
+        events: Vec<Event>,
+        gates: Vec<Waypoint>,
+        end: Option<LabEnd>,
+    }
+
+    type Shared = Rc<RefCell<Recorded>>;
+
+    struct Keep(Shared);
+
+    impl Sink for Keep {
+        fn lab_start(&mut self, _id: &str, _title: &Text) -> io::Result<()> {
+            Ok(())
+        }
+        fn event(&mut self, event: &Event) -> io::Result<()> {
+            self.0.borrow_mut().events.push(event.clone());
+            Ok(())
+        }
+        fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {
+            self.0.borrow_mut().end = Some(end.clone());
+            Ok(())
+        }
+    }
+
+    /// A gate that never waits and notes where the session passed it.
+    struct Log(Shared);
+
+    impl Gate for Log {
+        fn flag(&self) -> String {
+            "--test".to_string()
+        }
+        fn wait(&mut self, at: Waypoint) -> Result<(), Stop> {
+            self.0.borrow_mut().gates.push(at);
+            Ok(())
+        }
+    }
+
+    const WAIT: Duration = Duration::from_millis(300);
+
+    fn settings(port: u16) -> Settings {
+        Settings {
+            port,
+            once: true,
+            wait: WAIT,
+        }
+    }
+
+    /// A session of `lab` in `role`, gated, recorded.
+    fn context(lab: &str, role: Role) -> (Context, &'static PeerMode, &'static str, Shared) {
+        let lab = crate::lab::find(lab).unwrap();
+        let shared = Shared::default();
+        let trace = Trace::new(
+            lab.id,
+            TraceOptions::default(),
+            Box::new(Keep(shared.clone())),
+            Some(Box::new(Log(shared.clone()))),
+        )
+        .unwrap();
+        trace
+            .start(&phrases::session_title(&lab.title, role == Role::Serve))
+            .unwrap();
+        let cx = Context::new(trace, role, Outside::new(WAIT, None));
+        (cx, lab.peer.unwrap(), lab.id, shared)
+    }
+
+    /// `netlab serve LAB --once` with `client` (on a thread) given the server's address.
+    fn serve_once(lab: &str, client: impl FnOnce(SocketAddr) + Send + 'static) -> Recorded {
+        let (cx, mode, id, shared) = context(lab, Role::Serve);
+        let (tx, rx) = mpsc::channel();
+        let playing = std::thread::spawn(move || client(rx.recv().unwrap()));
+        let mut ready = |addr| tx.send(addr).unwrap();
+        let outcome = match mode.serve.unwrap() {
+            Serve::Calls(program) => serve_calls(&cx, program, settings(0), &mut ready),
+            Serve::Datagrams(program) => serve_datagrams(&cx, program, settings(0), &mut ready),
+        };
+        finish(&cx, id, outcome).unwrap();
+        playing.join().unwrap();
+        shared.take()
+    }
+
+    /// `netlab connect LAB` against `server` (on a thread, with the listener, and told
+    /// when netlab's session has ended).
+    fn connect_to(
+        lab: &str,
+        server: impl FnOnce(TcpListener, mpsc::Receiver<()>) + Send + 'static,
+    ) -> Recorded {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (ended, told) = mpsc::channel();
+        let playing = std::thread::spawn(move || server(listener, told));
+        let recorded = connect_port(lab, port);
+        let _ = ended.send(());
+        playing.join().unwrap();
+        recorded
+    }
+
+    /// `netlab connect LAB --port PORT`.
+    fn connect_port(lab: &str, port: u16) -> Recorded {
+        let (cx, mode, id, shared) = context(lab, Role::Connect);
+        let outcome = run_client(&cx, mode.connect.unwrap(), settings(port));
+        finish(&cx, id, outcome).unwrap();
+        shared.take()
+    }
+
+    fn read_all(stream: &mut TcpStream) -> Vec<u8> {
+        let mut all = Vec::new();
+        let _ = stream.read_to_end(&mut all);
+        all
+    }
+
+    /// The rules, and the session's diagnoses.
+    fn check(recorded: &Recorded) -> Vec<&'static str> {
+        let shown: Vec<u32> = recorded.gates.iter().map(|g| g.shown).collect();
+        let expected: Vec<u32> = (0..recorded.events.len() as u32).collect();
+        assert_eq!(
+            shown, expected,
+            "the gate must open once before each event: {:#?}",
+            recorded.events
+        );
+        for (gate, event) in recorded.gates.iter().zip(&recorded.events) {
+            assert_eq!(gate.opens_section, event.section.is_some(), "{event:?}");
+        }
+        for event in &recorded.events {
+            if event.kind != Kind::Call {
+                continue;
+            }
+            assert!(event.facts.python.is_some(), "{event:?}");
+            if let Outcome::Returned(text) = &event.outcome {
+                let facts = &event.facts;
+                assert!(
+                    text.is_empty() || facts.value.is_some() || facts.process.is_some(),
+                    "line {} shows {:?} but its JSON has no result",
+                    event.seq,
+                    text.en
+                );
+            }
+        }
+        let end = recorded.end.as_ref().expect("the session ended");
+        let session = end.session.as_ref().expect("a session's end");
+        let codes: Vec<&'static str> = recorded
+            .events
+            .iter()
+            .filter_map(|e| e.facts.diagnosis)
+            .collect();
+        assert_eq!(session.diagnoses, codes);
+        codes
+    }
+
+    #[test]
+    fn serve_01_a_silent_client() {
+        let recorded = serve_once("01", |addr| {
+            let mut silent = TcpStream::connect(addr).unwrap();
+            assert_eq!(read_all(&mut silent), b"");
+        });
+        assert_eq!(check(&recorded), ["silent_peer"]);
+    }
+
+    #[test]
+    fn serve_07_a_client_that_leaves_a_tail() {
+        let recorded = serve_once("07", |addr| {
+            let mut client = TcpStream::connect(addr).unwrap();
+            client.write_all(b"seq 1000 1400").unwrap();
+            let mut head = [0u8; 1024];
+            client.read_exact(&mut head).unwrap();
+            client.write_all(b"echo hello").unwrap();
+            // Like the course's client, which waits in input() meanwhile: the new reply
+            // arrives behind the unread tail before the client reads again.
+            while crate::sys::recv_queue(client.as_fd()).unwrap() <= 981 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let mut rest = vec![0u8; 981 + 6];
+            client.read_exact(&mut rest).unwrap();
+            client.write_all(b"rm -rf /").unwrap();
+            let mut refusal = [0u8; 64];
+            let _ = client.read(&mut refusal).unwrap();
+        });
+        assert_eq!(check(&recorded), ["stale_tail"]);
+    }
+
+    #[test]
+    fn serve_08_an_upload_that_stalls() {
+        let recorded = serve_once("08", |addr| {
+            let mut client = TcpStream::connect(addr).unwrap();
+            client.write_all(b"put").unwrap();
+            let mut ready = [0u8; 9];
+            client.read_exact(&mut ready).unwrap();
+            client.write_all(&100i32.to_le_bytes()).unwrap();
+            client.write_all(b"0123456789").unwrap();
+            assert_eq!(read_all(&mut client), b"");
+        });
+        assert_eq!(check(&recorded), ["stalled"]);
+    }
+
+    #[test]
+    fn serve_10_a_datagram_cut() {
+        let recorded = serve_once("10", |addr| {
+            let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+            client.send_to(&[b'a'; 2000], addr).unwrap();
+            let mut reply = [0u8; 2048];
+            client.recv_from(&mut reply).unwrap();
+        });
+        assert_eq!(check(&recorded), ["datagram_cut"]);
+    }
+
+    #[test]
+    fn connect_01_nothing_listens() {
+        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let recorded = connect_port("01", port);
+        assert_eq!(check(&recorded), ["refused"]);
+    }
+
+    #[test]
+    fn connect_04_a_server_that_keeps_its_end_open() {
+        let recorded = connect_to("04", |listener, ended| {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let n = conn.read(&mut buf).unwrap();
+            conn.write_all(&buf[..n].to_ascii_uppercase()).unwrap();
+            // Its end stays open (CLOSE_WAIT after netlab's FIN) until netlab has ended.
+            let _ = ended.recv_timeout(Duration::from_secs(10));
+        });
+        assert_eq!(check(&recorded), ["not_closed"]);
+    }
+
+    #[test]
+    fn connect_07_and_08_read_well_behaved_and_overlong_replies() {
+        let seq: Vec<u8> = (1000..=1400)
+            .flat_map(|n| format!("{n}\n").into_bytes())
+            .collect();
+        let out = seq.clone();
+        let recorded = connect_to("07", move |listener, _| {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf).unwrap();
+            conn.write_all(&out).unwrap();
+            let _ = conn.read(&mut buf).unwrap();
+            conn.write_all(b"hello\n").unwrap();
+            let _ = read_all(&mut conn);
+        });
+        assert!(check(&recorded).is_empty());
+        let recorded = connect_to("08", move |listener, _| {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf).unwrap();
+            let header = (seq.len() as i32).to_le_bytes();
+            conn.write_all(&[&header[..], &seq, b"EXTRA"].concat())
+                .unwrap();
+            let _ = read_all(&mut conn);
+        });
+        assert_eq!(check(&recorded), ["leftover_bytes"]);
+    }
 }

@@ -35,8 +35,23 @@ pub struct LabEnd {
     pub stopped: Option<String>,
     /// The next lab's id, None after the last lab.
     pub next: Option<&'static str>,
-    /// A `serve`/`connect` session rather than a run of the lab: its end names no next lab.
-    pub peer_session: bool,
+    /// How a `serve`/`connect` session went, when this is one rather than a run of the lab:
+    /// its end names no next lab.
+    pub session: Option<SessionEnd>,
+}
+
+/// How a peer-mode session (`netlab serve`, `netlab connect`) went, for its end record: the
+/// figures its last `netlab` line states in words, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnd {
+    /// `serve` or `connect`.
+    pub command: &'static str,
+    /// Clients served (`serve`, TCP), requests answered (`serve`, UDP); 1 for `connect`.
+    pub conversations: u32,
+    /// The code of every diagnosis, in order (see `crate::peer::Diagnosis::code`).
+    pub diagnoses: Vec<&'static str>,
+    /// Whether Ctrl-C ended it.
+    pub interrupted: bool,
 }
 
 impl LabEnd {
@@ -46,7 +61,7 @@ impl LabEnd {
             id,
             stopped,
             next,
-            peer_session: false,
+            session: None,
         }
     }
 

@@ -292,6 +292,10 @@ impl Sock {
             if sending.is_done() {
                 let shown = self.recorder().figure(data.len());
                 self.returned(sending.call.clone(), phrases::sendall_returned(&shown));
+                self.side.facts(|f| {
+                    f.value = Some("None".into());
+                    f.bytes = Some(ByteFacts::new(Count::shown(&shown), None));
+                });
                 return Ok(Watched::Sent);
             }
             if give_up() {
@@ -303,6 +307,8 @@ impl Sock {
                     sending.call.clone(),
                     Outcome::Blocked(phrases::sendall_blocks(&taken)),
                 );
+                self.side
+                    .facts(|f| f.bytes = Some(taken_of(&taken, data.len())));
                 return Ok(Watched::Blocked {
                     taken: sending.taken,
                 });

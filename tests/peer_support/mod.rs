@@ -17,29 +17,90 @@ use serde_json::Value;
 /// The longest a test waits for netlab to say it listens.
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
-/// What a finished netlab printed.
+/// What a finished netlab printed: its JSON lines (`--format json`) and its streams.
 pub struct Finished {
     pub status: ExitStatus,
-    pub events: Vec<Value>,
+    /// Every JSON line: `lab_start`, the events, `lab_end`.
+    pub records: Vec<Value>,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Finished {
-    /// The `diagnosis` codes of the run's events, in order.
+    /// The event records, in order.
+    pub fn events(&self) -> impl Iterator<Item = &Value> {
+        self.records.iter().filter(|r| r["record"] == "event")
+    }
+
+    /// The last event: the `netlab` line that ends the session.
+    pub fn last_event(&self) -> &Value {
+        self.events().last().expect("at least one event")
+    }
+
+    /// The `lab_end` record, the last line of every session.
+    pub fn end(&self) -> &Value {
+        let end = self.records.last().expect("netlab printed something");
+        assert_eq!(end["record"], "lab_end", "{}", self.shown());
+        end
+    }
+
+    /// How the session went, from its `lab_end` record.
+    pub fn session(&self) -> &Value {
+        &self.end()["session"]
+    }
+
+    /// The `diagnosis` codes of the run's events, in order; the `lab_end` record must list
+    /// the same.
     pub fn diagnoses(&self) -> Vec<String> {
-        self.events
-            .iter()
+        let codes: Vec<String> = self
+            .events()
             .filter_map(|e| e["diagnosis"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(
+            self.session()["diagnoses"],
+            serde_json::json!(codes),
+            "the session's end lists its diagnoses\n{}",
+            self.shown()
+        );
+        codes
+    }
+
+    /// The event with diagnosis `code` (the first).
+    pub fn diagnosis(&self, code: &str) -> &Value {
+        self.events()
+            .find(|e| e["diagnosis"] == code)
+            .unwrap_or_else(|| panic!("no {code} diagnosis\n{}", self.shown()))
+    }
+
+    /// The call events whose Python `call` contains `text`.
+    pub fn calls(&self, text: &str) -> Vec<&Value> {
+        self.events()
+            .filter(|e| e["call"].as_str().is_some_and(|c| c.contains(text)))
             .collect()
     }
 
-    /// The events whose `call` contains `text`.
-    pub fn calls(&self, text: &str) -> Vec<&Value> {
-        self.events
-            .iter()
-            .filter(|e| e["call"].as_str().is_some_and(|c| c.contains(text)))
+    /// The kernel events whose probe read `source` (`FIONREAD`, `TCP_INFO`, `sock_diag` ...),
+    /// about `socket` (`server conn`) when given.
+    pub fn probes(&self, source: &str, socket: Option<&str>) -> Vec<&Value> {
+        self.events()
+            .filter(|e| e["kind"] == "kernel" && e["probe"]["source"] == source)
+            .filter(|e| socket.map_or(true, |s| e["probe"]["socket"] == s))
             .collect()
+    }
+
+    /// The kernel events that read the other program's receive queue from the kernel's table
+    /// of connections (`queue.peer_receive`).
+    pub fn peer_queues(&self) -> Vec<&Value> {
+        self.events()
+            .filter(|e| e["kind"] == "kernel" && !e["queue"]["peer_receive"].is_null())
+            .collect()
+    }
+
+    /// The event numbered `seq`.
+    pub fn event(&self, seq: u64) -> &Value {
+        self.events()
+            .find(|e| e["seq"] == seq)
+            .unwrap_or_else(|| panic!("no event {seq}"))
     }
 
     /// Everything printed, for assertion messages.
@@ -48,7 +109,7 @@ impl Finished {
     }
 }
 
-fn parse_events(stdout: &str) -> Vec<Value> {
+fn parse_records(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
@@ -171,7 +232,7 @@ impl Serving {
         let stderr = self.stderr.join().unwrap();
         Finished {
             status,
-            events: parse_events(&stdout),
+            records: parse_records(&stdout),
             stdout,
             stderr,
         }
@@ -246,7 +307,7 @@ pub fn run_connect(lab: &str, port: u16, args: &[&str]) -> Finished {
     let stdout = String::from_utf8(output.stdout).unwrap();
     Finished {
         status: output.status,
-        events: parse_events(&stdout),
+        records: parse_records(&stdout),
         stdout,
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
