@@ -173,8 +173,14 @@ pub fn tcp_table(local: &Addr, remote: &Addr) -> io::Result<(Vec<TcpEntry>, TcpT
 }
 
 /// `sock`'s own address and its peer's, both IP.
+/// They are the ends the connection was made with, so they are known after the peer reset
+/// it too (the table then has no such connection).
 fn inet_ends(sock: &Sock) -> io::Result<(SocketAddr, SocketAddr)> {
-    match (sock.local_addr()?, sock.peer_addr()?) {
+    let ends = match sock.known_ends() {
+        Some(ends) => ends,
+        None => (sock.local_addr()?, sock.peer_addr()?),
+    };
+    match ends {
         (Addr::Inet(mine), Addr::Inet(theirs)) => Ok((mine, theirs)),
         _ => Err(io::Error::other("the TCP table holds only IP addresses")),
     }

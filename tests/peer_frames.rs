@@ -92,6 +92,35 @@ fn serve_07_catches_the_course_client_that_reads_only_1024_bytes() {
 }
 
 #[test]
+fn serve_07_a_client_that_closes_with_a_reply_unread_is_a_reset_not_a_failure() {
+    let server = Serving::start("07", &["--once"]);
+    let mut client = server.dial();
+    send(&mut client, b"seq 1000 1400");
+    assert_eq!(read_exact(&mut client, 2005), seq_1000_1400());
+    send(&mut client, b"echo hello");
+    // The reply arrives and is never read: close() then sends RST, not FIN.
+    await_queue_above(&client, 5);
+    drop(client);
+    let done = server.wait();
+    assert_eq!(done.status.code(), Some(1), "{}", done.shown());
+    assert_eq!(done.diagnoses(), ["reset"], "{}", done.shown());
+    let raised = done
+        .calls("cmd = conn.recv(1024)")
+        .into_iter()
+        .find(|e| e["outcome"] == "raised")
+        .expect("the recv that raised");
+    assert_eq!(raised["error"]["errno_name"], "ECONNRESET");
+    // netlab's own lines are the diagnosis and the end: nothing of netlab's failed.
+    let netlab_lines: Vec<_> = done.events().filter(|e| e["side"] == "netlab").collect();
+    assert_eq!(netlab_lines.len(), 2, "{}", done.shown());
+    // Before that recv, the kernel's table no longer has the client's socket.
+    let looked = done.event(raised["seq"].as_u64().unwrap() - 2);
+    assert_eq!(looked["port"], "CLIENT_PORT_1", "{}", done.shown());
+    assert_eq!(looked["tcp_state"], serde_json::Value::Null);
+    assert!(looked.get("tcp_state").is_some(), "no such connection");
+}
+
+#[test]
 fn serve_07_refuses_a_command_outside_its_list_and_says_why() {
     let server = Serving::start("07", &["--once"]);
     let mut client = server.dial();

@@ -10,38 +10,17 @@ mod peer_support;
 
 use std::io::Read;
 use std::net::UdpSocket;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use netlab::peer::Diagnosis;
 use peer_support::*;
 use serde_json::Value;
 
-/// The JSON lines' schema, compiled once.
-fn schema() -> &'static jsonschema::Validator {
-    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let schema: Value = serde_json::from_str(&schema_text()).expect("the schema is JSON");
-        jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
-    })
-}
-
-fn schema_text() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/trace.schema.json");
-    std::fs::read_to_string(path).expect("docs/trace.schema.json is readable")
-}
-
 /// Checks a finished session's JSON lines against the schema and the record order; returns
 /// its codes, for the caller's own assertions.
 fn check(done: &Finished, lang: &str, command: &str) -> Vec<String> {
     assert!(!done.records.is_empty(), "{}", done.shown());
-    for record in &done.records {
-        let errors: Vec<String> = schema()
-            .iter_errors(record)
-            .map(|e| format!("{e} at {}", e.instance_path))
-            .collect();
-        assert!(errors.is_empty(), "{record}\n{}", errors.join("\n"));
-    }
+    done.assert_valid();
     let start = &done.records[0];
     assert_eq!(start["record"], "lab_start");
     assert_eq!(start["lang"], lang);

@@ -237,6 +237,7 @@ fn each_client_py_against_netlab_serve() {
                 s.lab
             );
         }
+        done.assert_valid();
         assert_eq!(
             done.diagnoses(),
             s.diagnoses,
@@ -257,6 +258,7 @@ fn each_server_py_against_netlab_connect() {
         let port = free_port();
         let _server = PyServer::start(lab, port, "hello netlab\n");
         let done = run_connect(lab, port, &["--wait", "10"]);
+        done.assert_valid();
         assert!(done.status.success(), "lab {lab}: {}", done.shown());
         assert!(done.diagnoses().is_empty(), "lab {lab}: {}", done.shown());
     }

@@ -359,7 +359,10 @@ impl Call {
                     let shown = self.outside().shown_limit();
                     self.side()
                         .record(call, Outcome::Blocked(frames::blocks_for(&shown)));
-                    let (mine, theirs) = (self.sock().local_addr()?, self.sock().peer_addr()?);
+                    let (mine, theirs) = match self.sock().known_ends() {
+                        Some(ends) => ends,
+                        None => (self.sock().local_addr()?, self.sock().peer_addr()?),
+                    };
                     self.cx
                         .trace
                         .kernel()

@@ -260,6 +260,14 @@ impl Sock {
         Ok(Addr::from_sockaddr(&self.socket.peer_addr()?))
     }
 
+    /// This connection's two ends (own, peer) as the register saw them when it was made
+    /// (accept, connect). Unlike [`Sock::peer_addr`] they stay known once the peer has
+    /// reset the connection, when getpeername() fails with ENOTCONN.
+    pub(crate) fn known_ends(&self) -> Option<(Addr, Addr)> {
+        let record = self.registry().get(self.id);
+        record.local.zip(record.peer)
+    }
+
     /// How an address shows in this trace (named ports, named temp dirs).
     pub fn show_addr(&self, addr: &Addr) -> String {
         self.registry().show_addr(addr)

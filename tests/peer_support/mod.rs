@@ -103,10 +103,36 @@ impl Finished {
             .unwrap_or_else(|| panic!("no event {seq}"))
     }
 
+    /// Checks every JSON line against docs/trace.schema.json.
+    pub fn assert_valid(&self) {
+        for record in &self.records {
+            let errors: Vec<String> = schema()
+                .iter_errors(record)
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            assert!(errors.is_empty(), "{record}\n{}", errors.join("\n"));
+        }
+    }
+
     /// Everything printed, for assertion messages.
     pub fn shown(&self) -> String {
         format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
     }
+}
+
+/// docs/trace.schema.json, as text.
+pub fn schema_text() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/trace.schema.json");
+    std::fs::read_to_string(path).expect("docs/trace.schema.json is readable")
+}
+
+/// The JSON lines' schema, compiled once.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let schema: Value = serde_json::from_str(&schema_text()).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+    })
 }
 
 fn parse_records(stdout: &str) -> Vec<Value> {
