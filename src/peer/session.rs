@@ -357,6 +357,7 @@ mod tests {
     use std::rc::Rc;
     use std::sync::mpsc;
 
+    use super::super::context::NETLAB;
     use super::*;
     use crate::event::{Event, Kind, Outcome};
     use crate::recorder::{Gate, Stop, Waypoint};
@@ -500,6 +501,16 @@ mod tests {
                 );
             }
         }
+        // netlab's own lines are diagnoses and the session's end: none says that netlab
+        // itself could not go on.
+        let own: Vec<&Event> = recorded
+            .events
+            .iter()
+            .filter(|e| e.side == NETLAB)
+            .collect();
+        for event in own.iter().rev().skip(1) {
+            assert!(event.facts.diagnosis.is_some(), "{event:?}");
+        }
         let end = recorded.end.as_ref().expect("the session ended");
         let session = end.session.as_ref().expect("a session's end");
         let codes: Vec<&'static str> = recorded
@@ -536,8 +547,12 @@ mod tests {
             let mut rest = vec![0u8; 981 + 6];
             client.read_exact(&mut rest).unwrap();
             client.write_all(b"rm -rf /").unwrap();
-            let mut refusal = [0u8; 64];
-            let _ = client.read(&mut refusal).unwrap();
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+            let refusal = String::from_utf8(read_all(&mut client)).unwrap();
+            assert!(
+                refusal.contains("'rm -rf /' is not one of them"),
+                "{refusal}"
+            );
         });
         assert_eq!(check(&recorded), ["stale_tail"]);
     }
@@ -565,6 +580,46 @@ mod tests {
             client.recv_from(&mut reply).unwrap();
         });
         assert_eq!(check(&recorded), ["datagram_cut"]);
+    }
+
+    #[test]
+    fn serve_09_a_command_and_an_upload_whose_md5_lies() {
+        /// One reply as lab 09 frames it: its data.
+        fn framed(client: &mut TcpStream) -> Vec<u8> {
+            let mut len = [0u8; 4];
+            client.read_exact(&mut len).unwrap();
+            let mut json = vec![0u8; i32::from_le_bytes(len) as usize];
+            client.read_exact(&mut json).unwrap();
+            let header: serde_json::Value = serde_json::from_slice(&json).unwrap();
+            let mut data = vec![0u8; header["total_size"].as_u64().unwrap() as usize];
+            client.read_exact(&mut data).unwrap();
+            data
+        }
+        let recorded = serve_once("09", |addr| {
+            let mut client = TcpStream::connect(addr).unwrap();
+            client.write_all(b"echo hello").unwrap();
+            assert_eq!(framed(&mut client), b"hello\n");
+            client.write_all(b"put").unwrap();
+            assert_eq!(framed(&mut client), b"ready");
+            let json = br#"{"filename": "a.txt", "total_size": 5, "md5": "00000000000000000000000000000000"}"#;
+            let len = (json.len() as i32).to_le_bytes();
+            client
+                .write_all(&[&len[..], &json[..], b"hello"].concat())
+                .unwrap();
+            assert_eq!(read_all(&mut client), b"");
+        });
+        assert_eq!(check(&recorded), ["md5_mismatch"]);
+    }
+
+    #[test]
+    fn serve_12_the_default_format() {
+        let recorded = serve_once("12", |addr| {
+            let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let mut reply = [0u8; 256];
+            client.send_to(b"", addr).unwrap();
+            client.recv_from(&mut reply).unwrap();
+        });
+        assert!(check(&recorded).is_empty());
     }
 
     #[test]
