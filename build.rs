@@ -2,6 +2,9 @@
 //! number order, so adding a lab is adding a folder. The folder gives the lab its id (its
 //! name) and its lesson (lesson.en.md, lesson.zh.md); the lab file gives only its title and
 //! steps. A missing lesson file compiles as an empty lesson, and tests/lab_folders.rs names it.
+//! A folder may also offer peer mode: its peer.rs declares `PEER` (what netlab plays against a
+//! student's program), and its server.py and client.py are that program, printed by
+//! `netlab show LAB --code`.
 //! Also embeds the published snapshots for `netlab verify`, and writes the per-lab tests for
 //! tests/labs.rs.
 
@@ -39,9 +42,32 @@ fn main() {
                 "\"\"".to_string()
             }
         };
+        let peer_file = folder.join("peer.rs");
+        println!("cargo:rerun-if-changed={}", peer_file.display());
+        let peer = if peer_file.is_file() {
+            modules.push_str(&format!(
+                "#[path = {:?}]\nmod {module}_peer;\n",
+                peer_file.display().to_string()
+            ));
+            format!("Some(&{module}_peer::PEER)")
+        } else {
+            "None".to_string()
+        };
+        let code: String = programs(&folder)
+            .iter()
+            .map(|name| {
+                let path = folder.join(name);
+                println!("cargo:rerun-if-changed={}", path.display());
+                format!(
+                    "({name:?}, include_str!({:?})), ",
+                    path.display().to_string()
+                )
+            })
+            .collect();
         list.push_str(&format!(
             "    &crate::lab::Lab {{\n        id: {id:?},\n        title: {module}::TITLE,\n        \
-             lesson: crate::event::Text::fixed({}, {}),\n        run: {module}::run,\n    }},\n",
+             lesson: crate::event::Text::fixed({}, {}),\n        run: {module}::run,\n        \
+             peer: {peer},\n        code: &[{code}],\n    }},\n",
             lesson("en"),
             lesson("zh"),
         ));
@@ -81,6 +107,27 @@ fn lab_ids(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     ids.sort();
     ids
+}
+
+/// The Python programs in a lab folder, server.py and client.py first (the order a student
+/// starts them in), then any other `.py` file by name.
+fn programs(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".py"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let rank = |name: &str| match name {
+        "server.py" => 0,
+        "client.py" => 1,
+        _ => 2,
+    };
+    names.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+    names
 }
 
 fn snapshot_stems(dir: &Path) -> Vec<String> {

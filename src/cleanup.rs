@@ -8,11 +8,20 @@
 //! shell's status for that signal (128 + its number: 130, 143, 129). Creating, reaping and
 //! removing happen while the register is held, so the handler never misses a directory that
 //! was just made nor kills a process id that was already reaped.
+//!
+//! `netlab serve` is different: there Ctrl-C is the normal way to stop a server. After
+//! [`stop_on_sigint`], the first SIGINT only asks the serve loop to stop ([`Stop`]): the loop,
+//! which watches for that request while it waits, closes its sockets, writes its last line and
+//! exits 0, and whatever it made goes away as usual. A second SIGINT, SIGTERM or SIGHUP still
+//! ends the process at once as above.
 
-use std::io;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, ChildStdout, Command, ExitStatus};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use rustix::process::{kill_process, Pid, Signal};
 use rustix::termios::{tcsetattr, OptionalActions, Termios};
@@ -189,11 +198,67 @@ pub fn install_signal_handlers() -> io::Result<()> {
         // It only waits and cleans up: a small stack lets it start under a tight `ulimit -v`.
         .stack_size(64 * 1024)
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            for signal in signals.forever() {
+                if signal == signal_hook::consts::SIGINT && request_stop() {
+                    continue;
+                }
                 clean_up_and_exit(signal);
             }
         })?;
     Ok(())
+}
+
+/// A request to stop that a SIGINT makes once [`stop_on_sigint`] was called: a flag, and a
+/// socket pair whose read end becomes readable, so a loop can wait in `poll` on its own socket
+/// and on this at once.
+pub struct Stop {
+    requested: AtomicBool,
+    wake_reader: UnixStream,
+    wake_writer: UnixStream,
+}
+
+impl Stop {
+    /// Whether Ctrl-C was pressed.
+    pub fn requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    /// Readable once a stop was requested: poll it beside the socket you wait on.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.wake_reader.as_fd()
+    }
+}
+
+static STOP: OnceLock<Stop> = OnceLock::new();
+
+/// Makes the first SIGINT a request to stop instead of the end of the process (see the module
+/// documentation); returns the request to watch. Calling it again returns the same one.
+pub fn stop_on_sigint() -> io::Result<&'static Stop> {
+    if let Some(stop) = STOP.get() {
+        return Ok(stop);
+    }
+    let (wake_reader, wake_writer) = UnixStream::pair()?;
+    wake_writer.set_nonblocking(true)?;
+    let _ = STOP.set(Stop {
+        requested: AtomicBool::new(false),
+        wake_reader,
+        wake_writer,
+    });
+    STOP.get()
+        .ok_or_else(|| io::Error::other("the stop request could not be set up"))
+}
+
+/// Called on SIGINT: true when this was the first SIGINT since [`stop_on_sigint`], now a
+/// request to stop; false when SIGINT still ends the process.
+fn request_stop() -> bool {
+    let Some(stop) = STOP.get() else {
+        return false;
+    };
+    if stop.requested.swap(true, Ordering::SeqCst) {
+        return false;
+    }
+    let _ = (&stop.wake_writer).write(&[1]);
+    true
 }
 
 fn clean_up_and_exit(signal: i32) -> ! {

@@ -160,6 +160,9 @@ pub struct Facts {
     pub process: Option<(Option<i32>, usize, usize)>,
     /// For a `wire` line: the packet's facts as JSON fields (protocol, ends, flags, numbers).
     pub wire: Option<serde_json::Value>,
+    /// What this line found wrong with a program outside netlab (peer mode), as a stable
+    /// code such as `short_reply` (see `crate::peer::Diagnosis`); None on every other line.
+    pub diagnosis: Option<&'static str>,
     /// The lab socket a call was made on or a probe read. Not in the JSON lines: it is what
     /// a drawing needs to tie lines together (which recv returned which send's bytes).
     pub socket: Option<SocketFacts>,

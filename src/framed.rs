@@ -6,6 +6,24 @@ use std::io;
 use crate::event::{Outcome, Text};
 use crate::sock::Sock;
 
+/// How a recv for a piece of a frame is written: `header = conn.recv(4)`, `json_bytes =
+/// conn.recv(N)`, `data = conn.recv(1024)`, with `+=` for a piece already begun.
+pub(crate) fn piece_call(
+    sock: &Sock,
+    piece: crate::framing::Piece,
+    have: usize,
+    max: usize,
+) -> String {
+    use crate::framing::Piece;
+    let var = match piece {
+        Piece::LengthHeader => "header",
+        Piece::JsonHeader { .. } => "json_bytes",
+        Piece::Payload { .. } => "data",
+    };
+    let op = if have == 0 { "=" } else { "+=" };
+    format!("{var} {op} {}", sock.call(format_args!("recv({max})")))
+}
+
 /// The framing module's read loop reads through the traced `recv`, so every recv it makes
 /// shows in the trace exactly as the course's loop would make it: `header = conn.recv(4)`,
 /// `json_bytes = conn.recv(N)`, `data = conn.recv(1024)` (`+=` for the calls that add to a
@@ -22,14 +40,7 @@ impl crate::framing::RecvSource for Sock {
         have: usize,
         max: usize,
     ) -> io::Result<Vec<u8>> {
-        use crate::framing::Piece;
-        let var = match piece {
-            Piece::LengthHeader => "header",
-            Piece::JsonHeader { .. } => "json_bytes",
-            Piece::Payload { .. } => "data",
-        };
-        let op = if have == 0 { "=" } else { "+=" };
-        let call = format!("{var} {op} {}", self.call(format_args!("recv({max})")));
+        let call = piece_call(self, piece, have, max);
         self.recv_as(call, max)
     }
 

@@ -172,6 +172,60 @@ pub fn tcp_table(local: &Addr, remote: &Addr) -> io::Result<(Vec<TcpEntry>, TcpT
     }
 }
 
+/// `sock`'s own address and its peer's, both IP.
+/// They are the ends the connection was made with, so they are known after the peer reset
+/// it too (the table then has no such connection).
+fn inet_ends(sock: &Sock) -> io::Result<(SocketAddr, SocketAddr)> {
+    let ends = match sock.known_ends() {
+        Some(ends) => ends,
+        None => (sock.local_addr()?, sock.peer_addr()?),
+    };
+    match ends {
+        (Addr::Inet(mine), Addr::Inet(theirs)) => Ok((mine, theirs)),
+        _ => Err(io::Error::other("the TCP table holds only IP addresses")),
+    }
+}
+
+/// What [`Kernel::peer_recv_queue`] reads, without a trace line: for engine code that watches
+/// the peer's queue while it waits, and records a line (with that probe) only for a reading
+/// it goes on to rely on.
+pub(crate) fn peer_unread_now(sock: &Sock) -> io::Result<Option<usize>> {
+    let (mine, theirs) = inet_ends(sock)?;
+    Ok(receive_queue_at(theirs, mine)?.0)
+}
+
+/// The receive queue of the TCP socket `local` -> `remote` of this machine, from sock_diag or,
+/// where netlink is refused, /proc/net/tcp (its rx_queue column).
+fn receive_queue_at(
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> io::Result<(Option<usize>, TcpTableSource)> {
+    let wanted = |l: SocketAddr, r: SocketAddr| l == local && r == remote;
+    match crate::sockdiag::tcp_sockets_with_receive_queues(local.ip(), local.port(), remote.port())
+    {
+        Ok(sockets) => {
+            let queue = sockets
+                .into_iter()
+                .find(|(s, _)| wanted(s.local, s.remote))
+                .map(|(_, queue)| queue as usize);
+            Ok((queue, TcpTableSource::SockDiag))
+        }
+        Err(_) => {
+            let (table, file) = if local.is_ipv4() {
+                (procfs::net::tcp(), "/proc/net/tcp")
+            } else {
+                (procfs::net::tcp6(), "/proc/net/tcp6")
+            };
+            let entries = table.map_err(|e| plain_proc_error(e, file))?;
+            let queue = entries
+                .into_iter()
+                .find(|e| wanted(e.local_address, e.remote_address))
+                .map(|e| e.rx_queue as usize);
+            Ok((queue, TcpTableSource::ProcNetTcp))
+        }
+    }
+}
+
 /// The connections between the two ports as /proc/net/tcp (or tcp6) lists them.
 fn proc_net_tcp(local: SocketAddr, remote: SocketAddr) -> io::Result<Vec<TcpEntry>> {
     let (table, file) = if local.is_ipv4() {
@@ -366,8 +420,10 @@ impl Kernel {
     }
 
     /// `sock`'s TCP state as the kernel reports it, with no expectation: for a lab whose story
-    /// follows the answer, because a kernel timer may have changed it in a slow (paced) run.
-    /// The lab's notes then branch on the state returned, so they describe what this run saw.
+    /// follows the answer, because a kernel timer may have changed it in a slow (paced) run,
+    /// and for a connection whose other end is a program outside netlab (peer mode), whose
+    /// next step netlab cannot know. The notes then branch on the state returned, so they
+    /// describe what this run saw.
     pub fn tcp_state_now(&self, sock: &Sock) -> io::Result<TcpState> {
         self.recorder.begin();
         sock.settle();
@@ -383,6 +439,40 @@ impl Kernel {
             },
         );
         Ok(state)
+    }
+
+    /// Bytes waiting unread at the other end of `sock`'s connection, when that end is a socket
+    /// of this machine: a program on loopback outside netlab (peer mode). The kernel's TCP
+    /// table lists every connection of the host with its receive queue (`ss -tn` shows it as
+    /// Recv-Q), so netlab can see what that program has not read yet. None when the table
+    /// has no such connection (the other program closed its end).
+    pub fn peer_recv_queue(&self, sock: &Sock) -> io::Result<Option<usize>> {
+        self.recorder.begin();
+        let (mine, theirs) = inet_ends(sock)?;
+        let (queue, source) = receive_queue_at(theirs, mine)?;
+        let what = phrases::peer_receive_queue(
+            source,
+            &self.registry.show_addr(&Addr::Inet(theirs)),
+            &self.registry.show_addr(&Addr::Inet(mine)),
+        );
+        let result = match queue {
+            Some(n) => phrases::bytes_waiting(&n.to_string()),
+            None => phrases::no_such_connection(),
+        };
+        let (port, peer) = (
+            self.registry.port(theirs.port()),
+            self.registry.port(mine.port()),
+        );
+        self.record(what, result, |f| {
+            f.probe = Some(Self::probe(source.name(), None));
+            f.port = Some(port);
+            f.peer = Some(peer);
+            match queue {
+                Some(n) => f.queue = vec![("peer_receive", Count::Number(n as u64))],
+                None => f.tcp_state = Some(None),
+            }
+        });
+        Ok(queue)
     }
 
     /// A listening socket's accept queue: (connections waiting, limit), after every client of
@@ -447,10 +537,6 @@ impl Kernel {
             Some(state) => Text::same(state.name()),
             None => phrases::no_such_connection(),
         };
-        let source_name = match source {
-            TcpTableSource::SockDiag => "sock_diag",
-            TcpTableSource::ProcNetTcp => "/proc/net/tcp",
-        };
         let port = local.port().map(|p| self.registry.port(p));
         let peer = remote.port().map(|p| self.registry.port(p));
         let socket = self
@@ -462,7 +548,7 @@ impl Kernel {
             (found, expected),
             show(expected),
             |f| {
-                f.probe = Some(Self::probe(source_name, None));
+                f.probe = Some(Self::probe(source.name(), None));
                 f.tcp_state = Some(found.map(TcpState::name));
                 f.port = port;
                 f.peer = peer;
@@ -470,6 +556,40 @@ impl Kernel {
             },
         )?;
         Ok(())
+    }
+
+    /// The state of the connection `local` -> `remote` in the kernel's TCP table now, with no
+    /// expectation: for an end that belongs to a program outside netlab (peer mode), which
+    /// netlab cannot drive. The line shows what the kernel said; None: no such connection.
+    pub fn tcp_state_between_seen(
+        &self,
+        local: &Addr,
+        remote: &Addr,
+    ) -> io::Result<Option<TcpState>> {
+        self.recorder.begin();
+        let (entries, source) = tcp_table(local, remote)?;
+        let found = entries
+            .into_iter()
+            .find(|e| &e.local == local && &e.remote == remote)
+            .map(|e| e.state);
+        let what = phrases::tcp_connection(
+            source,
+            &self.registry.show_addr(local),
+            &self.registry.show_addr(remote),
+        );
+        let shown = match found {
+            Some(state) => Text::same(state.name()),
+            None => phrases::no_such_connection(),
+        };
+        let port = local.port().map(|p| self.registry.port(p));
+        let peer = remote.port().map(|p| self.registry.port(p));
+        self.record(what, shown, |f| {
+            f.probe = Some(Self::probe(source.name(), None));
+            f.tcp_state = Some(found.map(TcpState::name));
+            f.port = port;
+            f.peer = peer;
+        });
+        Ok(found)
     }
 
     /// A numeric sysctl such as `net.core.somaxconn`, read from /proc/sys. Its value differs

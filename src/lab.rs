@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::rc::Rc;
 
 use crate::event::{Event, Lang, Text};
+use crate::peer::PeerMode;
 use crate::phrases;
 use crate::recorder::{self, Gate, Stop};
 use crate::render::{
@@ -24,6 +25,12 @@ pub struct Lab {
     pub lesson: Text,
     /// The lab's steps: socket calls, kernel probes and notes, top to bottom.
     pub run: fn(&Trace) -> LabResult,
+    /// What the lab offers in peer mode (`netlab serve`, `netlab connect`): the `PEER` its
+    /// folder's peer.rs declares, if it has one.
+    pub peer: Option<&'static PeerMode>,
+    /// The course-style programs in the lab's folder (server.py, client.py), as (file name,
+    /// text), for `netlab show LAB --code`: the student's side of peer mode.
+    pub code: &'static [(&'static str, &'static str)],
 }
 
 impl Lab {
@@ -301,11 +308,7 @@ pub fn run_live(
         Err(Stop::Quit) => Some("stopped by the user (q)".to_string()),
         Err(Stop::Interrupted) => Some("stopped by the user (Ctrl-C)".to_string()),
     };
-    let end = LabEnd {
-        id: lab.id,
-        stopped,
-        next: next(lab).map(|next| next.id),
-    };
+    let end = LabEnd::of_run(lab.id, stopped, next(lab).map(|next| next.id));
     trace.finish(&end).map_err(RunError::Output)?;
     match outcome {
         Ok(Ok(())) => Ok(Ended::Completed),
@@ -351,11 +354,9 @@ pub fn record(lab: &'static Lab, options: TraceOptions) -> Result<Recording, Run
         id: lab.id,
         title: lab.title.clone(),
         events: kept.events,
-        end: kept.end.unwrap_or(LabEnd {
-            id: lab.id,
-            stopped: None,
-            next: next(lab).map(|next| next.id),
-        }),
+        end: kept
+            .end
+            .unwrap_or(LabEnd::of_run(lab.id, None, next(lab).map(|next| next.id))),
     })
 }
 

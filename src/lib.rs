@@ -27,6 +27,7 @@ pub mod kernel;
 pub mod lab;
 pub mod memory;
 pub mod names;
+pub mod peer;
 pub mod phrases;
 pub mod program;
 pub mod pyrepr;

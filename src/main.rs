@@ -88,10 +88,13 @@ fn run(cli: Cli, lang: Lang) -> Result<ExitCode, Failure> {
                 Err(code) => Ok(code),
             }
         }
-        Command::Show { lab } => match labs(Some(&lab), false, lang) {
-            Ok(labs) => cli::lessons::show_lesson(&mut out, labs[0], lang),
-            Err(code) => Ok(code),
+        Command::Show { lab, code } => match (labs(Some(&lab), false, lang), code) {
+            (Ok(labs), None) => cli::lessons::show_lesson(&mut out, labs[0], lang),
+            (Ok(labs), Some(file)) => cli::peer::show_code(&mut out, labs[0], &file, lang),
+            (Err(code), _) => Ok(code),
         },
+        Command::Serve(args) => cli::peer::serve(&args, lang),
+        Command::Connect(args) => cli::peer::connect(&args, lang),
         Command::Verify { step, pace, .. } if step || pace.is_some() => {
             complain(phrases::VERIFY_NOT_COMPARABLE.get(lang));
             Ok(ExitCode::from(USAGE))

@@ -63,6 +63,14 @@ impl Names {
         self.port(port)
     }
 
+    /// Shows `port` as its own number from now on, also without `--raw`: a port a person typed
+    /// (`netlab serve 08 --port 8080`) is the same on every run and means more as itself.
+    pub fn keep_number(&mut self, port: u16) {
+        if port != 0 {
+            self.ports.insert(port, port.to_string());
+        }
+    }
+
     /// How a port shows: its name, or the number under `--raw` or when it has no name.
     pub fn port(&self, port: u16) -> String {
         match self.ports.get(&port) {
@@ -133,6 +141,15 @@ mod tests {
         );
         assert_eq!(names.port(50001), "CLIENT_PORT_2");
         assert_eq!(names.name_port(50001, PortRole::Ephemeral), "CLIENT_PORT_2");
+    }
+
+    #[test]
+    fn a_typed_port_keeps_its_number() {
+        let mut names = Names::new(false);
+        names.keep_number(8080);
+        assert_eq!(names.name_port(8080, PortRole::Bound), "8080");
+        assert_eq!(names.name_port(50001, PortRole::Ephemeral), "CLIENT_PORT_1");
+        assert_eq!(names.name_port(40000, PortRole::Bound), "PORT");
     }
 
     #[test]

@@ -126,6 +126,15 @@ pub fn blocks_watched(ms: u128) -> Text {
     )
 }
 
+/// A call that waited for a program outside netlab (peer mode) for the whole declared limit,
+/// written as the trace writes it (`30 s`).
+pub fn blocks_for(waited: &str, waited_zh: &str) -> Text {
+    Text::new(
+        format!("blocks (nothing for {waited}; netlab stops waiting here)"),
+        format!("阻塞（{waited_zh} 内什么也没来；netlab 在这里停止等待）"),
+    )
+}
+
 /// `connect()` whose handshake did not finish while watched for `ms`.
 pub fn connect_watched(ms: u128) -> Text {
     Text::new(
@@ -252,6 +261,19 @@ pub fn tcp_connection(source: TableSource, from: &str, to: &str) -> Text {
     Text::new(
         format!("{en}: connection {from} to {to}"),
         format!("{zh}：连接 {from} 到 {to}"),
+    )
+}
+
+/// `sock_diag (as ss -tn): receive queue of FROM (connected to TO)`: what the other end of a
+/// connection, a program outside netlab on this machine, has not read yet.
+pub fn peer_receive_queue(source: TableSource, from: &str, to: &str) -> Text {
+    let (en, zh) = match source {
+        TableSource::SockDiag => ("sock_diag (as ss -tn)", "sock_diag（与 ss -tn 同源）"),
+        TableSource::ProcNetTcp => ("/proc/net/tcp", "/proc/net/tcp"),
+    };
+    Text::new(
+        format!("{en}: receive queue of {from} (connected to {to})"),
+        format!("{zh}：{from}（连到 {to}）的接收队列"),
     )
 }
 
@@ -414,6 +436,108 @@ pub mod page {
         Text::fixed("bytes from a send to a recv", "从 send 到 recv 的字节"),
         Text::fixed("a packet on the wire", "线路上的一个报文"),
     ];
+}
+
+// ---------------------------------------------------------------------------------------
+// Peer mode (`netlab serve`, `netlab connect`): the session's own lines
+// ---------------------------------------------------------------------------------------
+
+/// The title of a session's trace: the lab's title, then who plays what.
+pub fn session_title(title: &Text, serve: bool) -> Text {
+    if serve {
+        Text::new(
+            format!(
+                "{} · netlab serve: netlab is the server, your program the client",
+                title.en
+            ),
+            format!(
+                "{} · netlab serve：netlab 当服务端，你的程序当客户端",
+                title.zh
+            ),
+        )
+    } else {
+        Text::new(
+            format!(
+                "{} · netlab connect: netlab is the client, your program the server",
+                title.en
+            ),
+            format!(
+                "{} · netlab connect：netlab 当客户端，你的程序当服务端",
+                title.zh
+            ),
+        )
+    }
+}
+
+/// The heading before netlab's TCP server makes its listening socket.
+pub fn server_switches_on() -> Text {
+    Text::new("netlab's server switches on", "netlab 的服务端开机")
+}
+
+/// The heading before netlab's UDP server makes its socket.
+pub fn server_starts() -> Text {
+    Text::new("netlab's server starts", "netlab 的服务端启动")
+}
+
+/// The heading of the `n`th conversation of `serve`: a client (TCP) or a request (UDP).
+pub fn conversation_heading(n: u32, udp: bool) -> Text {
+    if udp {
+        Text::new(format!("Request {n}"), format!("第 {n} 个请求"))
+    } else {
+        Text::new(format!("Client {n}"), format!("第 {n} 个客户端"))
+    }
+}
+
+/// The last line of `serve`: how it ended (Ctrl-C or `--once`) ...
+pub fn serve_ended(interrupted: bool) -> Text {
+    let how = if interrupted { "Ctrl-C" } else { "--once" };
+    Text::new(
+        format!("serve ended ({how})"),
+        format!("serve 结束（{how}）"),
+    )
+}
+
+/// ... and what it did: `2 clients, 1 diagnosis`.
+pub fn served(conversations: u32, diagnoses: usize, udp: bool) -> Text {
+    let noun = match (udp, conversations == 1) {
+        (false, true) => "client",
+        (false, false) => "clients",
+        (true, true) => "request",
+        (true, false) => "requests",
+    };
+    let noun_zh = if udp { "个请求" } else { "个客户端" };
+    let diagnosis = if diagnoses == 1 {
+        "diagnosis"
+    } else {
+        "diagnoses"
+    };
+    Text::new(
+        format!("{conversations} {noun}, {diagnoses} {diagnosis}"),
+        format!("{conversations} {noun_zh}，{diagnoses} 条诊断"),
+    )
+}
+
+/// The last line of `connect` ...
+pub fn connect_ended() -> Text {
+    Text::new("connect ended", "connect 结束")
+}
+
+/// ... and what netlab found: `no diagnosis`, or the codes.
+pub fn found(codes: &[&str]) -> Text {
+    if codes.is_empty() {
+        Text::new("no diagnosis", "没有诊断")
+    } else {
+        let codes = codes.join(", ");
+        Text::new(format!("diagnosis: {codes}"), format!("诊断：{codes}"))
+    }
+}
+
+/// A conversation that ended on a failure of netlab's own (not something the peer did).
+pub fn conversation_failed() -> Text {
+    Text::new(
+        "netlab could not go on with this conversation",
+        "netlab 无法继续这次对话",
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -650,6 +774,47 @@ messages! {
     LIST_ALL_DONE:
         "every lab run and verified: well done",
         "所有实验都已运行并验证：做得好";
+
+    // `netlab serve`, `netlab connect`, `netlab show --code`.
+    PEER_NOT_OFFERED:
+        "lab {id} has no `netlab {command}`; these labs have it: {labs}",
+        "实验 {id} 没有 `netlab {command}`；有它的实验是：{labs}";
+    PEER_NOT_LOOPBACK:
+        "netlab serves and connects on 127.0.0.1 (loopback) only, so that no other machine can reach a lab; '{host}' is not 127.0.0.1 or localhost",
+        "netlab 只在 127.0.0.1（本机回环地址）上服务和连接，这样别的机器无法访问实验；'{host}' 不是 127.0.0.1 或 localhost";
+    PEER_NO_DRAWING:
+        "--format ladder and --format html draw a finished run (netlab run LAB); serve and connect show their trace as it happens: use text or json",
+        "--format ladder 和 --format html 画的是一次跑完的运行（netlab run LAB）；serve 和 connect 边进行边显示轨迹：请用 text 或 json";
+    PEER_CONNECT_NEEDS_PORT:
+        "netlab connect needs the port your server listens on: --port N (1 to 65535)",
+        "netlab connect 需要你的服务端监听的端口：--port N（1 到 65535）";
+    PEER_PORT_TAKEN:
+        "port {port} is taken: another program uses it on 127.0.0.1 (your own server?); choose another with --port, e.g. `netlab serve {lab} --port {other}`",
+        "端口 {port} 已被占用：127.0.0.1 上另有程序在用它（是你自己的服务端吗？）；用 --port 换一个，例如 `netlab serve {lab} --port {other}`";
+    PEER_PORT_PRIVILEGED:
+        "port {port} needs administrator rights on this machine; choose one from 1024 up with --port, e.g. `netlab serve {lab} --port {other}`",
+        "在这台机器上端口 {port} 需要管理员权限；用 --port 选 1024 以上的端口，例如 `netlab serve {lab} --port {other}`";
+    PEER_PORT_UNUSABLE:
+        "port {port} cannot be used ({err}); choose another with --port",
+        "端口 {port} 无法使用（{err}）；用 --port 换一个";
+    PEER_SERVING:
+        "netlab: serving {id} on {addr}; start your client in another terminal (Ctrl-C stops)",
+        "netlab：正在 {addr} 上运行 {id} 的服务端；请在另一个终端启动你的客户端（Ctrl-C 停止）";
+    PEER_FAILED:
+        "netlab could not play its side: {reason}",
+        "netlab 无法扮演它这一方：{reason}";
+    PEER_COMMAND_REFUSED:
+        "netlab runs only these commands: {commands}. {command} is not one of them, so nothing was run.",
+        "netlab 只运行这些命令：{commands}。{command} 不在其中，所以什么也没有运行。";
+    PEER_COMMAND_FAILED:
+        "netlab could not run the command: {err}",
+        "netlab 无法运行这个命令：{err}";
+    SHOW_NO_CODE:
+        "lab {id} has no programs of its own; these labs have: {labs}",
+        "实验 {id} 没有自带程序；有程序的实验是：{labs}";
+    SHOW_NO_SUCH_FILE:
+        "lab {id} has no {file}; it has {files}",
+        "实验 {id} 没有 {file}；它有 {files}";
 
     // clap's usage errors, in netlab's words.
     USAGE_ERROR:

@@ -233,6 +233,12 @@ impl Recorder {
         self.inner.tap.set(Some(tap));
     }
 
+    /// Tags the event just recorded with a diagnosis code (peer mode: what a program outside
+    /// netlab did wrong), which JSON shows as its `diagnosis` field.
+    pub fn diagnosis(&self, code: &'static str) {
+        self.facts(|f| f.diagnosis = Some(code));
+    }
+
     /// Records one event; the previous one is now final and goes to the renderer. The tap's
     /// lines become the event's packets, numbered after it; the notes a lab writes next still
     /// belong to the event.
@@ -346,6 +352,19 @@ impl Recorder {
         self.write(|sink| sink.lab_end(end))
     }
 
+    /// Writes the event held back for its notes now: for engine code about to wait for a
+    /// program outside netlab (peer mode), so the screen shows every line up to the wait.
+    /// Notes written after this belong to the next event.
+    pub fn flush(&self) {
+        self.flush_pending();
+    }
+
+    /// Whether writing the trace has failed (a closed pipe): a run that could go on for long
+    /// (`netlab serve`) stops then, since nobody sees its lines.
+    pub fn output_failed(&self) -> bool {
+        self.inner.book.borrow().sink_error.is_some()
+    }
+
     fn flush_pending(&self) {
         let event = {
             let mut book = self.inner.book.borrow_mut();
@@ -418,13 +437,7 @@ mod tests {
         recorder.emit("client", Kind::Call, Text::same("connect()"), returned());
         recorder.note(Text::same("the handshake"));
         recorder.emit("kernel", Kind::Kernel, Text::same("state"), returned());
-        recorder
-            .finish(&LabEnd {
-                id: "lab",
-                stopped: None,
-                next: None,
-            })
-            .unwrap();
+        recorder.finish(&LabEnd::of_run("lab", None, None)).unwrap();
         let events = events.borrow();
         assert_eq!(events.len(), 2);
         let (call, probe) = (&events[0], &events[1]);

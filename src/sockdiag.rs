@@ -39,6 +39,16 @@ pub enum TableSource {
     ProcNetTcp,
 }
 
+impl TableSource {
+    /// The source as `--format json` names it in `probe.source`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableSource::SockDiag => "sock_diag",
+            TableSource::ProcNetTcp => "/proc/net/tcp",
+        }
+    }
+}
+
 /// One TCP socket of the kernel's table: its two ends and the kernel's state number
 /// (include/net/tcp_states.h: 1 = ESTABLISHED ... 6 = TIME_WAIT ... 10 = LISTEN), the same
 /// number /proc/net/tcp prints in its `st` column.
@@ -72,6 +82,19 @@ pub fn tcp_sockets(
     local_port: u16,
     remote_port: u16,
 ) -> io::Result<Vec<TcpSocket>> {
+    let found = tcp_sockets_with_receive_queues(family, local_port, remote_port)?;
+    Ok(found.into_iter().map(|(socket, _)| socket).collect())
+}
+
+/// Like [`tcp_sockets`], each socket with the bytes waiting unread in its receive queue
+/// (`idiag_rqueue`, the Recv-Q column of `ss -tn`; for a listening socket, its accept queue).
+/// The socket need not be netlab's: on loopback the other end of a connection is a socket of
+/// this machine too, a student's program's, and its queue tells what that program left unread.
+pub fn tcp_sockets_with_receive_queues(
+    family: IpAddr,
+    local_port: u16,
+    remote_port: u16,
+) -> io::Result<Vec<(TcpSocket, u32)>> {
     let socket = Socket::new(
         Domain::from(libc::AF_NETLINK),
         Type::DGRAM,
@@ -149,7 +172,7 @@ enum Answer {
 
 /// Decodes one datagram of the answer into `found`: a sequence of netlink messages, each
 /// starting at a 4-byte boundary, ended (perhaps in a later datagram) by NLMSG_DONE.
-fn decode(mut datagram: &[u8], found: &mut Vec<TcpSocket>) -> io::Result<Answer> {
+fn decode(mut datagram: &[u8], found: &mut Vec<(TcpSocket, u32)>) -> io::Result<Answer> {
     while !datagram.is_empty() {
         let message = NetlinkMessage::<SockDiagMessage>::deserialize(datagram)
             .map_err(|err| invalid(format!("an undecodable sock_diag answer: {err}")))?;
@@ -163,12 +186,13 @@ fn decode(mut datagram: &[u8], found: &mut Vec<TcpSocket>) -> io::Result<Answer>
         match message.payload {
             NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
                 let id = &response.header.socket_id;
-                found.push(TcpSocket {
+                let socket = TcpSocket {
                     local: SocketAddr::new(id.source_address, id.source_port),
                     remote: SocketAddr::new(id.destination_address, id.destination_port),
                     state: response.header.state,
                     awaiting_ack: matches!(response.header.timer, Some(Timer::Retransmit(..))),
-                });
+                };
+                found.push((socket, response.header.recv_queue));
             }
             // A dump that failed in the kernel (no TCP handler, say) ends with its errno here.
             NetlinkPayload::Done(done) if done.code < 0 => {

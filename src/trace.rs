@@ -252,6 +252,16 @@ impl Trace {
         self.recorder.named(figure, call)
     }
 
+    /// The recorder, for engine code that writes lines of its own (peer mode's diagnoses).
+    pub(crate) fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The register of this run's sockets and names.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     pub(crate) fn start(&self, title: &Text) -> io::Result<()> {
         self.recorder.start(self.lab, title)
     }

@@ -132,6 +132,8 @@ static LENGTH_THEN_HEADER: Lab = Lab {
     title: Text::fixed("length then header", "length then header"),
     lesson: Text::fixed("", ""),
     run: length_then_header,
+    peer: None,
+    code: &[],
 };
 
 #[test]
@@ -184,6 +186,8 @@ static RECV_FROM_OUTSIDE: Lab = Lab {
     title: Text::fixed("outside", "outside"),
     lesson: Text::fixed("", ""),
     run: recv_from_an_outside_program,
+    peer: None,
+    code: &[],
 };
 
 #[test]
@@ -225,6 +229,8 @@ static ACCEPT_FROM_OUTSIDE: Lab = Lab {
     title: Text::fixed("outside", "outside"),
     lesson: Text::fixed("", ""),
     run: accept_an_outside_client,
+    peer: None,
+    code: &[],
 };
 
 #[test]

@@ -47,6 +47,7 @@ fn everything_from_a_lab_is_escaped() {
             id: "99-hostile",
             stopped: Some("stopped <because>".into()),
             next: None,
+            session: None,
         },
     };
     let page = hostile.render(Format::Html, Lang::En, false);

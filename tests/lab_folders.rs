@@ -6,7 +6,11 @@
 //! - the numbers are unique and consecutive from 01;
 //! - the lab file declares only what is its own: no id string (the folder gives the id), no
 //!   include of its lessons (the build script includes them);
-//! - the title has English and Chinese text.
+//! - the title has English and Chinese text;
+//! - a lab that offers peer mode has the programs a student runs against it: `serve` needs a
+//!   client.py, `connect` a server.py, each non-empty and taking its port from argv with the
+//!   course's port as default; and its peer.rs, like lab.rs, names no id and includes nothing;
+//! - Python programs belong to a lab with peer mode, and its lessons say how to run them.
 //!
 //! (Every note and heading having both languages is checked per lab in tests/labs.rs, from a
 //! run, since notes are only known when a lab runs.)
@@ -59,7 +63,136 @@ fn folder_problems(dir: &Path, name: &str) -> Vec<String> {
             Ok(_) => {}
         }
     }
+    if let Ok(text) = fs::read_to_string(dir.join("peer.rs")) {
+        if text.contains(&format!("\"{name}\"")) {
+            problems.push(format!(
+                "labs/{name}: peer.rs names its own id \"{name}\" (the folder gives the id)"
+            ));
+        }
+        if text.contains("include_str!") {
+            problems.push(format!(
+                "labs/{name}: peer.rs includes files itself (the build script includes the programs)"
+            ));
+        }
+    }
     problems
+}
+
+/// The problems of a compiled lab's peer mode: the Python programs it needs, and what its
+/// lessons and programs say about running them.
+fn peer_problems(lab: &netlab::lab::Lab) -> Vec<String> {
+    let id = lab.id;
+    let mut problems = Vec::new();
+    let program = |name: &str| {
+        lab.code
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|(_, text)| *text)
+    };
+    // A lab may hold Python programs without offering peer mode (they run against each
+    // other); a lab that offers a mode must hold the program for the student's side.
+    let Some(mode) = lab.peer else {
+        return problems;
+    };
+    let needed = [
+        (mode.serve.is_some(), "client.py", "serve", "netlab serve"),
+        (
+            mode.connect.is_some(),
+            "server.py",
+            "connect",
+            "netlab connect",
+        ),
+    ];
+    for (offered, file, role, command) in needed {
+        if !offered {
+            continue;
+        }
+        match program(file) {
+            None => problems.push(format!(
+                "labs/{id}: peer mode offers {role} but the folder has no {file} (the student's side)"
+            )),
+            Some(text) if text.trim().is_empty() => {
+                problems.push(format!("labs/{id}: {file} is empty"))
+            }
+            Some(text) => {
+                let port = mode.course_port.to_string();
+                if !text.contains("sys.argv[1]") || !text.contains(&port) {
+                    problems.push(format!(
+                        "labs/{id}: {file} takes its port from sys.argv[1], with the course's {port} as default"
+                    ));
+                }
+            }
+        }
+        for (lang, lesson) in [("en", &lab.lesson.en), ("zh", &lab.lesson.zh)] {
+            if !lesson.contains(command) {
+                problems.push(format!(
+                    "labs/{id}: lesson.{lang}.md does not say how to run {file} against `{command}`"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn a_lab_with_peer_mode_has_its_programs_and_says_how_to_run_them() {
+    let problems: Vec<String> = netlab::lab::all()
+        .iter()
+        .flat_map(|lab| peer_problems(lab))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "lab folders break these rules:\n{}",
+        problems.join("\n")
+    );
+    let offering = netlab::lab::all()
+        .iter()
+        .filter(|lab| lab.peer.is_some())
+        .count();
+    assert!(offering >= 9, "peer mode in {offering} labs");
+}
+
+#[test]
+fn a_peer_mode_without_its_programs_is_named() {
+    use netlab::peer::{Connect, PeerMode, Serve};
+    fn nothing(_: &mut netlab::peer::Call) -> netlab::peer::PeerResult {
+        Ok(())
+    }
+    fn dial(_: &netlab::peer::Dialer) -> netlab::peer::PeerResult {
+        Ok(())
+    }
+    static MODE: PeerMode = PeerMode {
+        course_port: 8080,
+        serve: Some(Serve::Calls(nothing)),
+        connect: Some(Connect::Calls(dial)),
+    };
+    fn run(_: &netlab::trace::Trace) -> netlab::trace::LabResult {
+        Ok(())
+    }
+    let lab = netlab::lab::Lab {
+        id: "17-copy",
+        title: netlab::event::Text::fixed("t", "t"),
+        lesson: netlab::event::Text::fixed("", ""),
+        run,
+        peer: Some(&MODE),
+        code: &[("server.py", "port = 9999\n")],
+    };
+    let problems = peer_problems(&lab);
+    let expected = [
+        "labs/17-copy: peer mode offers serve but the folder has no client.py",
+        "labs/17-copy: lesson.en.md does not say how to run client.py",
+        "labs/17-copy: lesson.zh.md does not say how to run client.py",
+        "labs/17-copy: server.py takes its port from sys.argv[1]",
+        "labs/17-copy: lesson.en.md does not say how to run server.py",
+        "labs/17-copy: lesson.zh.md does not say how to run server.py",
+    ];
+    for start in expected {
+        assert!(
+            problems.iter().any(|p| p.starts_with(start)),
+            "missing {start:?} in {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
 }
 
 #[test]

@@ -107,6 +107,8 @@ static CLAIMS: Lab = Lab {
     title: Text::fixed("claims", "claims"),
     lesson: Text::fixed("", ""),
     run: claims_a_state_it_does_not_see,
+    peer: None,
+    code: &[],
 };
 
 /// A writer whose bytes stay readable after the renderer took it.

@@ -239,6 +239,8 @@ static RECV_LAB: netlab::lab::Lab = netlab::lab::Lab {
     title: netlab::event::Text::fixed("huge recv", "huge recv"),
     lesson: netlab::event::Text::fixed("", ""),
     run: run_huge_recvs,
+    peer: None,
+    code: &[],
 };
 
 fn run_huge_recvs(t: &netlab::trace::Trace) -> netlab::trace::LabResult {

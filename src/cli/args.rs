@@ -11,7 +11,7 @@ use super::lab_arg::LabParser;
 #[derive(Parser)]
 #[command(name = "netlab", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  netlab list\n  netlab run 07-sticky-packet\n  netlab run 7 --lang zh --step\n  netlab run 7 --format json\n  netlab verify --all"
+    after_help = "Examples:\n  netlab list\n  netlab run 07-sticky-packet\n  netlab run 7 --lang zh --step\n  netlab run 7 --format json\n  netlab verify --all\n  netlab serve 08            (then, in another terminal: python3 client.py 8080)\n  netlab connect 08          (with your server.py running on 8080)"
 )]
 pub struct Cli {
     /// Language of notes, lessons and messages [default: from NETLAB_LANG, LC_ALL,
@@ -60,12 +60,20 @@ pub enum Command {
     List,
     /// Run a lab and print its trace
     Run(RunArgs),
-    /// Print a lab's lesson text
+    /// Print a lab's lesson text (or, with --code, its Python programs)
     Show {
         /// Lab id, number or name
         #[arg(value_parser = LabParser, hide_possible_values = true)]
         lab: String,
+        /// Print the lab's Python programs (server.py and client.py) instead; give a file name
+        /// to print only that file, ready to save: `--code client.py > client.py`
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+        code: Option<String>,
     },
+    /// Be the lab's server for your own client program (on 127.0.0.1)
+    Serve(ServeArgs),
+    /// Be the lab's client for your own server program (on 127.0.0.1)
+    Connect(PeerArgs),
     /// Run a lab and compare its trace with the published snapshot
     Verify {
         /// Lab id, number or name
@@ -141,9 +149,52 @@ impl Command {
         match self {
             Command::Run(args) => args.wire,
             Command::Verify { wire, .. } => *wire,
-            Command::List | Command::Show { .. } | Command::Completions { .. } => false,
+            Command::List
+            | Command::Show { .. }
+            | Command::Completions { .. }
+            | Command::Serve(_)
+            | Command::Connect(_) => false,
         }
     }
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub peer: PeerArgs,
+    /// Stop after the first client (TCP) or request (UDP); exit 1 if it was diagnosed
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Args)]
+pub struct PeerArgs {
+    /// Lab id, number or name: 08-length-header, 08, 8 or length-header
+    #[arg(value_parser = LabParser, hide_possible_values = true)]
+    pub lab: String,
+    /// The port (default: the course's port for the lab; 0 with serve: any free port)
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// The address: only 127.0.0.1 (or localhost) is accepted, netlab stays on loopback
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Seconds netlab waits for your program at any one point before it says what it saw
+    #[arg(long, value_name = "SECONDS", default_value_t = netlab::sock::wait::EXTERNAL.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait: u64,
+    /// text for people, json for one JSON object per event per line
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Show real port numbers instead of stable names (CLIENT_PORT_1) and the real clock
+    #[arg(long)]
+    pub raw: bool,
+    /// When to colour the text output
+    #[arg(long, value_enum)]
+    pub color: Option<ColorWhen>,
+    /// Wrap text output to N columns (default: the terminal's width between 60 and 120, or
+    /// 80 when output is not a terminal)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(40..=1000))]
+    pub width: Option<u16>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -9,6 +9,7 @@ pub mod language;
 pub mod lessons;
 mod markdown;
 pub mod pacing;
+pub mod peer;
 pub mod progress;
 pub mod run;
 pub mod usage;

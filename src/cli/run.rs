@@ -34,7 +34,7 @@ const TERMINAL_WIDTHS: std::ops::RangeInclusive<usize> = 60..=120;
 
 /// `--width`, else the terminal's width on stdout kept within [`TERMINAL_WIDTHS`], else (not
 /// a terminal: snapshots, pipes, files) the fixed [`DEFAULT_WIDTH`].
-fn text_width(flag: Option<u16>) -> usize {
+pub fn text_width(flag: Option<u16>) -> usize {
     if let Some(width) = flag {
         return usize::from(width);
     }

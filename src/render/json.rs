@@ -115,6 +115,10 @@ pub fn event_json(lab: &str, event: &Event, lang: Lang) -> Value {
         // A `wire` line (`--wire` only): the packet's facts, see `wire::notation::Wire::json`.
         put("wire", wire.clone());
     }
+    if let Some(code) = facts.diagnosis {
+        // Peer mode only: what the program outside netlab did wrong, as a stable code.
+        put("diagnosis", json!(code));
+    }
     put("notes", json!(notes(event, lang)));
     Value::Object(record)
 }
@@ -247,17 +251,27 @@ impl<W: Write> Sink for JsonRenderer<W> {
     }
 
     fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {
+        // A peer session names no next lab: it was not a step of the course's order.
+        let next = end.next.filter(|_| end.session.is_none());
         let mut record = json!({
             "record": "lab_end",
             "lab": end.id,
             "outcome": if end.completed() { "completed" } else { "stopped" },
             "reason": end.stopped,
             "next": {
-                "lab": end.next,
-                "run": end.next.map(|next| format!("netlab run {next}")),
+                "lab": next,
+                "run": next.map(|next| format!("netlab run {next}")),
                 "show": format!("netlab show {}", end.id),
             },
         });
+        if let Some(session) = &end.session {
+            record["session"] = json!({
+                "command": session.command,
+                "conversations": session.conversations,
+                "diagnoses": session.diagnoses,
+                "interrupted": session.interrupted,
+            });
+        }
         if let Some(flag) = &self.paced {
             record["paced"] = flag.as_str().into();
         }

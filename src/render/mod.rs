@@ -42,9 +42,36 @@ pub struct LabEnd {
     pub stopped: Option<String>,
     /// The next lab's id, None after the last lab.
     pub next: Option<&'static str>,
+    /// How a `serve`/`connect` session went, when this is one rather than a run of the lab:
+    /// its end names no next lab.
+    pub session: Option<SessionEnd>,
+}
+
+/// How a peer-mode session (`netlab serve`, `netlab connect`) went, for its end record: the
+/// figures its last `netlab` line states in words, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnd {
+    /// `serve` or `connect`.
+    pub command: &'static str,
+    /// Clients served (`serve`, TCP), requests answered (`serve`, UDP); 1 for `connect`.
+    pub conversations: u32,
+    /// The code of every diagnosis, in order (see `crate::peer::Diagnosis::code`).
+    pub diagnoses: Vec<&'static str>,
+    /// Whether Ctrl-C ended it.
+    pub interrupted: bool,
 }
 
 impl LabEnd {
+    /// The end of a lab's run: `stopped` says why it stopped early, if it did.
+    pub fn of_run(id: &'static str, stopped: Option<String>, next: Option<&'static str>) -> Self {
+        LabEnd {
+            id,
+            stopped,
+            next,
+            session: None,
+        }
+    }
+
     pub fn completed(&self) -> bool {
         self.stopped.is_none()
     }

@@ -187,7 +187,7 @@ impl<W: Write> Sink for TextRenderer<W> {
     /// A trace that ran to its end closes with the next step: the next lab's command and
     /// this lab's lesson.
     fn lab_end(&mut self, end: &LabEnd) -> io::Result<()> {
-        if end.completed() {
+        if end.completed() && end.session.is_none() {
             writeln!(self.out)?;
             for line in phrases::next_steps(end.id, end.next) {
                 let line = self.paint(line.get(self.lang), |s| s.bold());

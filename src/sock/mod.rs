@@ -330,6 +330,14 @@ impl Sock {
         Ok(Addr::from_sockaddr(&self.socket.peer_addr()?))
     }
 
+    /// This connection's two ends (own, peer) as the register saw them when it was made
+    /// (accept, connect). Unlike [`Sock::peer_addr`] they stay known once the peer has
+    /// reset the connection, when getpeername() fails with ENOTCONN.
+    pub(crate) fn known_ends(&self) -> Option<(Addr, Addr)> {
+        let record = self.registry().get(self.id);
+        record.local.zip(record.peer)
+    }
+
     /// How an address shows in this trace (named ports, named temp dirs).
     pub fn show_addr(&self, addr: &Addr) -> String {
         self.registry().show_addr(addr)
@@ -972,6 +980,10 @@ impl Sock {
                 self.registry()
                     .update(self.id, |r| r.datagrams_received += 1);
                 let from = from.map_or(Addr::Unnamed, Addr::Inet);
+                if let Some(port) = from.port() {
+                    // A sender outside this lab (peer mode) has no name yet: it gets one now.
+                    self.registry().name_peer_port(port);
+                }
                 let literal = pyrepr::bytes_preview(&buf, PREVIEW_BYTES);
                 let pair = format!("({literal}, {})", self.show_addr(&from));
                 self.returned(call, phrases::datagram_received(&pair, n, full_len));

@@ -212,6 +212,20 @@ impl Registry {
         }
     }
 
+    /// Shows `port` as its number (a port a person typed; see [`Names::keep_number`]).
+    pub(crate) fn keep_port_number(&self, port: u16) {
+        self.inner.borrow_mut().names.keep_number(port);
+    }
+
+    /// Names the port of a sender or caller outside this lab when it has no name yet, so it
+    /// shows as `CLIENT_PORT_N` unless `--raw`.
+    pub(crate) fn name_peer_port(&self, port: u16) {
+        self.inner
+            .borrow_mut()
+            .names
+            .name_port(port, PortRole::Ephemeral);
+    }
+
     /// How a port shows: its stable name, or the number under `--raw`.
     pub(crate) fn port(&self, port: u16) -> String {
         self.inner.borrow().names.port(port)

@@ -2,7 +2,7 @@
 //! lab is one orchestrator, so the blocked call is kept in progress while the peer acts.
 
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::settle::{Due, Senders};
 use super::wait::{self, Blocked, Pause};
@@ -246,4 +246,74 @@ fn taken_of(count: &str, of: usize) -> ByteFacts {
     let mut bytes = ByteFacts::new(Count::shown(count), None);
     bytes.of = Some(of as u64);
     bytes
+}
+
+/// How a [`Sock::sendall_watched`] ended when it did not raise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watched {
+    /// Every byte was handed to the kernel; the line says `None (n bytes sent)`.
+    Sent,
+    /// The send buffer stayed full for the whole limit: the peer is not reading. The line
+    /// shows the call blocked, with the bytes taken so far.
+    Blocked { taken: usize },
+    /// `give_up` said to stop first (Ctrl-C in `netlab serve`); nothing more was recorded.
+    GaveUp,
+}
+
+impl Sock {
+    /// `sendall(data)` to a program outside netlab (peer mode), which reads at its own pace:
+    /// hands the kernel bytes whenever the send buffer has room, and gives up only when no
+    /// room came for `limit` in a row (the peer stopped reading) or when `give_up` says so
+    /// (checked at least every 100 ms). A slow reader that keeps reading is waited for.
+    pub fn sendall_watched(
+        &self,
+        data: &[u8],
+        limit: Duration,
+        give_up: &dyn Fn() -> bool,
+    ) -> io::Result<Watched> {
+        self.side.begin();
+        let call = self.call(format_args!(
+            "sendall({})",
+            pyrepr::bytes_preview(data, PREVIEW_BYTES)
+        ));
+        let mut sending = SendAll {
+            sock: self,
+            data,
+            taken: 0,
+            call,
+            blocked_at: None,
+            blocked_because: Blocked::BufferFull,
+        };
+        let mut last_progress = Instant::now();
+        loop {
+            if sending.push()? {
+                last_progress = Instant::now();
+            }
+            if sending.is_done() {
+                let shown = self.recorder().figure(data.len());
+                self.returned(sending.call.clone(), phrases::sendall_returned(&shown));
+                self.side.facts(|f| {
+                    f.value = Some("None".into());
+                    f.bytes = Some(ByteFacts::new(Count::shown(&shown), None));
+                });
+                return Ok(Watched::Sent);
+            }
+            if give_up() {
+                return Ok(Watched::GaveUp);
+            }
+            let Some(left) = limit.checked_sub(last_progress.elapsed()) else {
+                let taken = self.recorder().figure(sending.taken);
+                self.side.record(
+                    sending.call.clone(),
+                    Outcome::Blocked(phrases::sendall_blocks(&taken)),
+                );
+                self.side
+                    .facts(|f| f.bytes = Some(taken_of(&taken, data.len())));
+                return Ok(Watched::Blocked {
+                    taken: sending.taken,
+                });
+            };
+            self.wait_ready(Ready::OUT, left.min(Duration::from_millis(100)))?;
+        }
+    }
 }
