@@ -520,21 +520,6 @@ pub fn conversation_heading(n: u32, udp: bool) -> Text {
     }
 }
 
-/// The heading before netlab's event loop accepts client `n` while `others` are connected.
-pub fn client_connects(n: u32, others: usize) -> Text {
-    match others {
-        0 => Text::new(format!("Client {n} connects"), format!("客户端 {n} 连上")),
-        1 => Text::new(
-            format!("Client {n} connects while 1 other is connected"),
-            format!("客户端 {n} 连上，另有 1 个客户端连着"),
-        ),
-        _ => Text::new(
-            format!("Client {n} connects while {others} others are connected"),
-            format!("客户端 {n} 连上，另有 {others} 个客户端连着"),
-        ),
-    }
-}
-
 /// The last line of `serve`: how it ended (Ctrl-C or `--once`) ...
 pub fn serve_ended(interrupted: bool) -> Text {
     let how = if interrupted { "Ctrl-C" } else { "--once" };

@@ -18,8 +18,8 @@ pub const PEER: PeerMode = PeerMode {
 
 /// How netlab's server compares with this lab's server.py, said where it starts.
 const HOW: Text = Text::fixed(
-    "netlab's server is this lab's server.py: one thread, a non-blocking listening socket and a DefaultSelector (a real epoll instance) that watches it and every connection. Each sel.select() below is one epoll_wait(), and its list is what the kernel reported in this run.",
-    "netlab 的服务端就是本实验的 server.py：一个线程，一个非阻塞的监听套接字，再加一个 DefaultSelector（真正的 epoll 实例）监视它和每一条连接。下面每一次 sel.select() 都是一次 epoll_wait()，列表就是这次运行中内核报告的结果。",
+    "netlab's server works as this lab's server.py does: one thread, a non-blocking listening socket and a DefaultSelector (a real epoll instance) that watches it and every connection. Each sel.select() below is one epoll_wait(), and its list is what the kernel reported in this run. One difference keeps netlab's memory bounded: while part of an answer waits to be sent, netlab watches that connection for writing only (EVENT_WRITE) and reads nothing more from it, where server.py would go on reading and keep every answer.",
+    "netlab 的服务端和本实验的 server.py 做法一样：一个线程，一个非阻塞的监听套接字，再加一个 DefaultSelector（真正的 epoll 实例）监视它和每一条连接。下面每一次 sel.select() 都是一次 epoll_wait()，列表就是这次运行中内核报告的结果。有一处不同，是为了让 netlab 占用的内存有上限：当某个回答还有一部分等着发送时，netlab 只监视这条连接的写事件（EVENT_WRITE），不再读它发来的数据；而 server.py 会继续读，并把每个回答都留着。",
 );
 
 /// The course's answer: the message in upper case, `data.upper()`.

@@ -79,6 +79,7 @@ impl Client {
 #[derive(Default)]
 struct Told {
     accepted: bool,
+    drained: bool,
     answered_beside: bool,
     hung_up: bool,
     partial: bool,
@@ -196,7 +197,7 @@ impl Loop<'_> {
             Err(err) => return Err(err),
         };
         if ready.includes(&self.server) {
-            self.accept()?;
+            self.accept_all()?;
         }
         let fired: Vec<(u32, Events)> = self
             .clients
@@ -213,17 +214,31 @@ impl Loop<'_> {
         Ok(())
     }
 
-    /// `connN, addr = server.accept()`, made non-blocking and registered for reading.
-    fn accept(&mut self) -> io::Result<()> {
+    /// Accepts every connection waiting, as lab 19's server.py does: one event may stand for
+    /// several, so the loop goes on until accept() raises BlockingIOError (or netlab serves
+    /// as many clients as it will).
+    fn accept_all(&mut self) -> io::Result<()> {
+        while self.accepting && self.accept()? {}
+        Ok(())
+    }
+
+    /// `connN, addr = server.accept()`, made non-blocking and registered for reading; false
+    /// when no connection was waiting (BlockingIOError) or the accept failed, as its line
+    /// shows.
+    fn accept(&mut self) -> io::Result<bool> {
         let number = self.cx.conversations() + 1;
-        self.cx
-            .trace
-            .recorder()
-            .section(phrases::client_connects(number, self.clients.len()));
         let (mut conn, _) = match self.server.accept(&format!("conn{number}")) {
             Ok(accepted) => accepted,
-            // Recorded as Python raises it; the listening socket stays registered.
-            Err(_) => return Ok(()),
+            Err(err) => {
+                if raised_blocking_io(&err) && !self.told.drained {
+                    self.told.drained = true;
+                    self.cx.note(
+                        "BlockingIOError: no connection is left in the accept queue, which ends the accept loop. The kernel reports the listening socket readable once however many connections wait, so the server accepts until this error.",
+                        "BlockingIOError：accept 队列里已经没有连接了，accept 循环到此结束。不管有几个连接在等，内核只报告一次监听套接字可读，所以服务端要一直 accept 到出现这个错误为止。",
+                    );
+                }
+                return Ok(false);
+            }
         };
         self.cx.next_conversation();
         conn.setblocking(false);
@@ -254,7 +269,7 @@ impl Loop<'_> {
                 );
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn index(&self, number: u32) -> Option<usize> {
