@@ -509,7 +509,8 @@ impl Kernel {
         self.recorder.begin();
         let (_, theirs) = inet_ends(sock)?;
         let (queue, source) = accept_queue_at(theirs)?;
-        let what = phrases::peer_accept_queue(source, &self.registry.show_addr(&Addr::Inet(theirs)));
+        let what =
+            phrases::peer_accept_queue(source, &self.registry.show_addr(&Addr::Inet(theirs)));
         let result = match queue {
             Some(n) => phrases::connections_waiting(n),
             None => phrases::nothing_listens(),

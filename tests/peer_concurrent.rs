@@ -73,7 +73,8 @@ fn assert_accepted_from(done: &Finished, var: &str, client_port: &str) {
     );
     let named = |e: &&Value| {
         let call = e["call"].as_str().unwrap_or("");
-        call.contains(&format!("{var}.")) || call.contains(&format!("({var})"))
+        call.contains(&format!("{var}."))
+            || call.contains(&format!("({var})"))
             || call.contains(&format!("({var},"))
     };
     let own: Vec<&Value> = done
@@ -91,7 +92,10 @@ fn assert_accepted_from(done: &Finished, var: &str, client_port: &str) {
         "sel.unregister(CONN)",
         "CONN.close()",
     ] {
-        assert!(made.iter().any(|m| m == call), "{var}: no {call} in {made:?}");
+        assert!(
+            made.iter().any(|m| m == call),
+            "{var}: no {call} in {made:?}"
+        );
     }
 }
 
@@ -103,10 +107,8 @@ fn assert_ended_cleanly(done: &Finished, conversations: u64) {
     assert_eq!(done.session()["conversations"], conversations);
     // No thread labels: netlab's server is one event loop in one thread.
     assert!(
-        done.events().all(|e| !e["side"]
-            .as_str()
-            .unwrap_or("")
-            .contains("thread")),
+        done.events()
+            .all(|e| !e["side"].as_str().unwrap_or("").contains("thread")),
         "{}",
         done.shown()
     );
@@ -206,7 +208,12 @@ fn serve_19_answers_two_clients_that_send_at_once_and_hangs_up_on_the_rest_at_ct
         .collect();
     assert_eq!(
         ends,
-        ["server.close()", "sel.close()", "sel.unregister(server)", "conn3.close()"],
+        [
+            "server.close()",
+            "sel.close()",
+            "sel.unregister(server)",
+            "conn3.close()"
+        ],
         "{}",
         done.shown()
     );
@@ -233,13 +240,26 @@ fn a_client_that_misbehaves_is_diagnosed_and_never_holds_up_the_others() {
     let done = server.interrupt();
     done.assert_valid();
     assert_eq!(done.status.code(), Some(0), "{}", done.shown());
-    assert_eq!(done.diagnoses(), ["reset", "silent_peer"], "{}", done.shown());
+    assert_eq!(
+        done.diagnoses(),
+        ["reset", "silent_peer"],
+        "{}",
+        done.shown()
+    );
     // The reset shows as Python raises it on the resetting client's connection.
     let reset_conn = done
         .calls(", addr = server.accept()")
         .into_iter()
         .find(|e| e["peer"] == resetting_port.as_str())
-        .map(|e| e["call"].as_str().unwrap().split(',').next().unwrap().to_string())
+        .map(|e| {
+            e["call"]
+                .as_str()
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .unwrap();
     let raised: Vec<&Value> = exactly(&done, &format!("data = {reset_conn}.recv(1024)"))
         .into_iter()
@@ -313,7 +333,10 @@ fn at_most_32_clients_at_once_and_the_next_one_waits_in_the_accept_queue() {
             let mut client = server.dial();
             let message = format!("client {i}");
             send(&mut client, message.as_bytes());
-            assert_eq!(read_exact(&mut client, message.len()), message.to_uppercase().as_bytes());
+            assert_eq!(
+                read_exact(&mut client, message.len()),
+                message.to_uppercase().as_bytes()
+            );
             client
         })
         .collect();
@@ -321,11 +344,16 @@ fn at_most_32_clients_at_once_and_the_next_one_waits_in_the_accept_queue() {
     let mut next = server.dial();
     send(&mut next, b"let me in");
     let mut nothing = [0u8; 1];
-    next.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
-    assert!(next.read(&mut nothing).is_err(), "answered beyond the limit");
+    next.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(
+        next.read(&mut nothing).is_err(),
+        "answered beyond the limit"
+    );
     // One leaves: the next one is accepted and answered.
     clients.remove(0);
-    next.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    next.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     assert_eq!(read_exact(&mut next, 9), b"LET ME IN");
     let done = server.interrupt();
     assert_ended_cleanly(&done, limit as u64 + 1);
@@ -371,7 +399,10 @@ fn connect_against(
     let playing = thread::spawn(move || server(listener, told));
     let done = run_connect(lab, port, args);
     stop.store(true, Ordering::SeqCst);
-    (done, playing.join().expect("the test's server did not panic"))
+    (
+        done,
+        playing.join().expect("the test's server did not panic"),
+    )
 }
 
 /// The next connection, or None once `stop` is set and none is waiting.
@@ -389,7 +420,8 @@ fn next_caller(listener: &TcpListener, stop: &AtomicBool) -> Option<TcpStream> {
 /// The course's communication loop on one connection: each message back in upper case,
 /// until the client hangs up (or resets). Returns everything it read.
 fn talk(mut conn: TcpStream) -> Vec<u8> {
-    conn.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let mut heard = Vec::new();
     let mut buf = [0u8; 1024];
     loop {
@@ -445,8 +477,7 @@ fn connect_18_and_19_find_nothing_wrong_with_a_server_that_has_a_thread_per_conn
         assert!(answered_2 < spoke_1, "lab {lab}: {}", done.shown());
         assert_eq!(heard[0], b"hello from client 1", "lab {lab}");
         assert_eq!(
-            heard[1],
-            b"hello from client 2client 2 is still here",
+            heard[1], b"hello from client 2client 2 is still here",
             "lab {lab}"
         );
     }
@@ -458,7 +489,12 @@ fn connect_18_and_19_diagnose_a_server_that_serves_one_client_at_a_time() {
         let (done, heard) = connect_against(lab, &["--wait", "1"], one_at_a_time);
         done.assert_valid();
         assert_eq!(done.status.code(), Some(1), "lab {lab}: {}", done.shown());
-        assert_eq!(done.diagnoses(), ["not_concurrent"], "lab {lab}: {}", done.shown());
+        assert_eq!(
+            done.diagnoses(),
+            ["not_concurrent"],
+            "lab {lab}: {}",
+            done.shown()
+        );
         let found = done.diagnosis("not_concurrent");
         assert_eq!(found["queue"]["peer_receive"], 19, "lab {lab}: {found}");
         assert_eq!(found["queue"]["peer_accept"], queued, "lab {lab}: {found}");

@@ -107,8 +107,13 @@ struct PyServer {
 
 impl PyServer {
     fn start(lab: &str, port: u16, input: &str) -> PyServer {
+        Self::start_file(lab, "server.py", port, input)
+    }
+
+    /// Like [`PyServer::start`] for another server program of the lab's folder.
+    fn start_file(lab: &str, file: &str, port: u16, input: &str) -> PyServer {
         let mut child = Command::new("python3")
-            .arg(program(lab, "server.py"))
+            .arg(program(lab, file))
             .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -127,8 +132,12 @@ impl PyServer {
             }
             for _ in lines {} // keep reading, so the server never blocks on a full pipe
         });
-        let ready = rx.recv_timeout(LIMIT).expect("server.py says it listens");
-        assert!(ready.starts_with("listening on 127.0.0.1:"), "{ready}");
+        let ready = rx.recv_timeout(LIMIT).expect("the server says it listens");
+        // Labs 01 to 12: `listening on 127.0.0.1:PORT`; 18 and 19: `serving on ('127.0.0.1', PORT)`.
+        assert!(
+            ready.starts_with("listening on 127.0.0.1:") || ready.starts_with("serving on ("),
+            "{ready}"
+        );
         PyServer { child }
     }
 }
@@ -254,7 +263,9 @@ fn each_server_py_against_netlab_connect() {
     if !python_is_there() {
         return;
     }
-    for lab in ["01", "02", "04", "07", "08", "09", "10", "11", "12"] {
+    for lab in [
+        "01", "02", "04", "07", "08", "09", "10", "11", "12", "18", "19",
+    ] {
         let port = free_port();
         let _server = PyServer::start(lab, port, "hello netlab\n");
         let done = run_connect(lab, port, &["--wait", "10"]);
@@ -286,5 +297,135 @@ fn each_client_py_against_its_server_py() {
                 s.lab
             );
         }
+    }
+}
+
+/// `python3 LAB/client.py PORT` that connects and waits for its first line of input: its
+/// stdin (a line written there is sent), and what it prints, as it prints it.
+struct WaitingClient {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    printed: mpsc::Receiver<Vec<u8>>,
+}
+
+impl WaitingClient {
+    /// Starts the client and waits until it shows its prompt (`>>: `): it has connected.
+    fn start(lab: &str, port: u16) -> WaitingClient {
+        let mut child = Command::new("python3")
+            .arg(program(lab, "client.py"))
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, printed) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut client = WaitingClient {
+            child,
+            stdin,
+            printed,
+        };
+        client.await_output(">>: ");
+        client
+    }
+
+    /// Waits until the client has printed `text` (from the start of its output).
+    fn await_output(&mut self, text: &str) -> String {
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains(text) {
+            match self.printed.recv_timeout(LIMIT) {
+                Ok(chunk) => seen.extend(chunk),
+                Err(_) => panic!("client.py never printed {text:?}: {seen:?}"),
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
+    /// Types `line`, waits for the answer `expected`, then ends the input (Ctrl-D).
+    fn say_and_end(mut self, line: &str, expected: &str) -> bool {
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+        self.await_output(expected);
+        drop(self.stdin);
+        self.child.wait().unwrap().success()
+    }
+}
+
+#[test]
+fn client_py_of_18_and_19_twice_at_once_against_netlab_serve() {
+    if !python_is_there() {
+        return;
+    }
+    for lab in ["18", "19"] {
+        let server = Serving::start(lab, &[]);
+        // Client 1 connects and waits for a person to type; client 2 talks meanwhile.
+        let waiting = WaitingClient::start(lab, server.port);
+        let asked = std::time::Instant::now();
+        let out = run_client(lab, server.port, &[], "hello from client 2\n", false);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "lab {lab}: {text}");
+        assert!(text.contains("HELLO FROM CLIENT 2"), "lab {lab}: {text}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "lab {lab}: client 2 waited {:?}",
+            asked.elapsed()
+        );
+        assert!(waiting.say_and_end("hello from client 1", "HELLO FROM CLIENT 1"));
+        std::thread::sleep(Duration::from_millis(200));
+        let done = server.interrupt();
+        done.assert_valid();
+        assert_eq!(done.status.code(), Some(0), "lab {lab}: {}", done.shown());
+        assert!(done.diagnoses().is_empty(), "lab {lab}: {}", done.shown());
+        let seq_of = |call: &str| {
+            done.events()
+                .find(|e| e["call"] == call)
+                .and_then(|e| e["seq"].as_u64())
+                .unwrap_or_else(|| panic!("lab {lab}: no {call}\n{}", done.shown()))
+        };
+        assert!(
+            seq_of("conn2.send(b'HELLO FROM CLIENT 2')") < seq_of("data = conn1.recv(1024)"),
+            "lab {lab}: client 2 answered before client 1 said anything"
+        );
+    }
+}
+
+#[test]
+fn the_servers_of_18_and_19_against_netlab_connect_and_lab_02_s_server_is_not_concurrent() {
+    if !python_is_there() {
+        return;
+    }
+    for lab in ["18", "19"] {
+        let port = free_port();
+        let _server = PyServer::start_file("18", "server_socketserver.py", port, "");
+        let done = run_connect(lab, port, &["--wait", "10"]);
+        done.assert_valid();
+        assert!(done.status.success(), "lab {lab}: {}", done.shown());
+        assert!(done.diagnoses().is_empty(), "lab {lab}: {}", done.shown());
+    }
+    for lab in ["18", "19"] {
+        let port = free_port();
+        let _server = PyServer::start("02", port, "");
+        let done = run_connect(lab, port, &["--wait", "2"]);
+        done.assert_valid();
+        assert_eq!(done.status.code(), Some(1), "lab {lab}: {}", done.shown());
+        assert_eq!(
+            done.diagnoses(),
+            ["not_concurrent"],
+            "lab {lab}: {}",
+            done.shown()
+        );
+        let found = done.diagnosis("not_concurrent");
+        assert_eq!(found["queue"]["peer_receive"], 19, "{found}");
     }
 }

@@ -235,7 +235,9 @@ impl Diagnosis {
             Diagnosis::NotConcurrent { unread, queued, .. } => {
                 facts.queue = vec![("peer_receive", Count::Number(*unread as u64))];
                 if let Some(queued) = queued {
-                    facts.queue.push(("peer_accept", Count::Number((*queued).into())));
+                    facts
+                        .queue
+                        .push(("peer_accept", Count::Number((*queued).into())));
                 }
             }
             _ => {}

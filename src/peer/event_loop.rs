@@ -358,7 +358,10 @@ impl Loop<'_> {
         let others: Vec<&Client> = self.clients.iter().filter(|c| c.number != number).collect();
         let (en, zh) = match others.as_slice() {
             [other] if !other.heard => (
-                format!("client {} stayed connected without saying anything", other.number),
+                format!(
+                    "client {} stayed connected without saying anything",
+                    other.number
+                ),
                 format!("客户端 {} 一直连着，一句话也没说", other.number),
             ),
             [other] => (
@@ -386,10 +389,9 @@ impl Loop<'_> {
         match err.raw_os_error() {
             Some(libc::ECONNRESET) => self.cx.report(&Diagnosis::Reset { progress: None }),
             Some(libc::EPIPE) => self.cx.report(&Diagnosis::ClosedWhileSending),
-            _ => self.cx.summary(
-                phrases::conversation_failed(),
-                Text::same(err.to_string()),
-            ),
+            _ => self
+                .cx
+                .summary(phrases::conversation_failed(), Text::same(err.to_string())),
         }
         self.hang_up(number)
     }
@@ -439,4 +441,3 @@ impl Loop<'_> {
         Ok(())
     }
 }
-

@@ -159,8 +159,8 @@ impl From<ReadError> for Ended {
 /// What a peer.rs needs.
 pub mod prelude {
     pub use super::{
-        Call, Connect, Datagrams, Diagnosis, Dialer, Ended, EventLoop, Heard, PeerMode,
-        PeerResult, Serve,
+        Call, Connect, Datagrams, Diagnosis, Dialer, Ended, EventLoop, Heard, PeerMode, PeerResult,
+        Serve,
     };
     pub use crate::event::Text;
     pub use crate::framing::{self, FrameDecoder};

@@ -145,7 +145,10 @@ impl ReadySet {
 
     /// The ready sockets' names, in the order the line shows them.
     pub fn names(&self) -> Vec<&str> {
-        self.ready.iter().map(|(_, name, _)| name.as_str()).collect()
+        self.ready
+            .iter()
+            .map(|(_, name, _)| name.as_str())
+            .collect()
     }
 
     pub fn includes(&self, sock: &Sock) -> bool {
