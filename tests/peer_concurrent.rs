@@ -538,3 +538,36 @@ fn the_not_concurrent_diagnosis_reads_in_both_languages() {
         "诊断：客户端 1 还连着时，服务端没有回答客户端 2：19 字节 1 s 内没有被读，1 个连接没有被 accept"
     );
 }
+
+#[test]
+fn once_ends_when_the_clients_have_come_and_all_gone() {
+    let server = Serving::start("19", &["--once"]);
+    let mut first = server.dial();
+    let mut second = server.dial();
+    send(&mut second, b"two");
+    assert_eq!(read_exact(&mut second, 3), b"TWO");
+    hang_up(second);
+    // Client 1 is still connected, so netlab goes on.
+    send(&mut first, b"one");
+    assert_eq!(read_exact(&mut first, 3), b"ONE");
+    hang_up(first);
+    let done = server.wait();
+    done.assert_valid();
+    assert_eq!(done.status.code(), Some(0), "{}", done.shown());
+    assert_eq!(
+        done.session(),
+        &serde_json::json!({"command": "serve", "conversations": 2, "diagnoses": [], "interrupted": false})
+    );
+    assert_eq!(
+        done.last_event()["notes"][0],
+        "serve ended (--once): 2 clients, 0 diagnoses"
+    );
+
+    // With a diagnosis, --once judges the session: exit status 1.
+    let server = Serving::start("18", &["--once", "--wait", "1"]);
+    let mut silent = server.dial();
+    assert_eq!(read_to_end(&mut silent), b"");
+    let done = server.wait();
+    assert_eq!(done.status.code(), Some(1), "{}", done.shown());
+    assert_eq!(done.diagnoses(), ["silent_peer"]);
+}

@@ -6,8 +6,9 @@
 //! an answer. One client's silence or slowness therefore holds up no other client.
 //!
 //! The loop waits only in one place, for the epoll instance to become readable, watched
-//! together with Ctrl-C ([`Outside`]): without a client until Ctrl-C (a server waits for
-//! clients), with clients at most until the first of their declared limits passes. A client
+//! together with Ctrl-C by [`super::outside`], the one place that waits on a clock: without a
+//! client until Ctrl-C (a server waits for clients), with clients at most until the first of
+//! their declared limits passes; the limits are counted here, from the declared wait. A client
 //! that sent nothing for the limit, stopped sending requests for [`IDLE_FACTOR`] times it, or
 //! left part of an answer unread for the limit is diagnosed as in the other labs and
 //! disconnected; the others go on. Memory stays bounded: at most [`MAX_CLIENTS`] connections
@@ -196,19 +197,23 @@ impl Loop<'_> {
             Err(err) if is_blocked(&err) => return Ok(()),
             Err(err) => return Err(err),
         };
-        if ready.includes(&self.server) {
-            self.accept_all()?;
-        }
-        let fired: Vec<(u32, Events)> = self
-            .clients
-            .iter()
-            .filter_map(|c| ready.events_of(&c.conn).map(|events| (c.number, events)))
+        // In the list's order, as server.py's `for key, mask in sel.select():` goes.
+        let server = self.server.id();
+        let fired: Vec<(Option<u32>, Events)> = ready
+            .entries()
+            .filter_map(|(id, events)| {
+                if id == server {
+                    return Some((None, events));
+                }
+                let client = self.clients.iter().find(|c| c.conn.id() == id)?;
+                Some((Some(client.number), events))
+            })
             .collect();
-        for (number, events) in fired {
-            if events.writes() {
-                self.send_rest(number)?;
-            } else if events.reads() {
-                self.read(number)?;
+        for (client, events) in fired {
+            match client {
+                None => self.accept_all()?,
+                Some(number) if events.writes() => self.send_rest(number)?,
+                Some(number) => self.read(number)?,
             }
         }
         Ok(())

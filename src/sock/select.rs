@@ -155,6 +155,11 @@ impl ReadySet {
         self.events_of(sock).is_some()
     }
 
+    /// The ready sockets in the order the line shows them: which socket, and what for.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (SockId, Events)> + '_ {
+        self.ready.iter().map(|(id, _, events)| (*id, *events))
+    }
+
     /// What `sock` was reported ready for, if it was.
     pub fn events_of(&self, sock: &Sock) -> Option<Events> {
         self.ready
