@@ -429,3 +429,81 @@ fn the_servers_of_18_and_19_against_netlab_connect_and_lab_02_s_server_is_not_co
         assert_eq!(found["queue"]["peer_receive"], 19, "{found}");
     }
 }
+
+/// A python3 program that makes the calls netlab's event loop shows (labs 18 and 19 in
+/// `serve`) and checks that Python returns and raises what those lines say: the ready lists
+/// as written, `sel.modify`, the BlockingIOError of an accept loop's last accept, and a
+/// non-blocking send to a client that does not read.
+const EVENT_LOOP_ORACLE: &str = r#"
+import selectors, time, traceback
+from selectors import EVENT_READ, EVENT_WRITE
+from socket import *
+
+server = socket(AF_INET, SOCK_STREAM)
+server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
+server.bind(('127.0.0.1', 0))
+server.listen(5)
+server.setblocking(False)
+sel = selectors.DefaultSelector()
+assert type(sel).__name__ == 'EpollSelector'
+sel.register(server, EVENT_READ)
+client = socket(AF_INET, SOCK_STREAM)
+client.setsockopt(SOL_SOCKET, SO_RCVBUF, 4096)
+client.connect(server.getsockname())
+events = sel.select()
+assert events == [(sel.get_key(server), EVENT_READ)], events
+conn1, addr = server.accept()
+assert addr == client.getsockname()
+conn1.setblocking(False)
+sel.register(conn1, EVENT_READ)
+try:
+    conn2, addr = server.accept()
+    raise SystemExit('accept on an empty queue returned')
+except BlockingIOError as e:
+    line = traceback.format_exception_only(e)[0].strip()
+    assert line == 'BlockingIOError: [Errno 11] Resource temporarily unavailable', line
+client.send(b'hello')
+time.sleep(0.05)
+events = sel.select()
+assert events == [(sel.get_key(conn1), EVENT_READ)], events
+data = conn1.recv(1024)
+assert data == b'hello'
+assert conn1.send(data.upper()) == 5
+# The client never reads: a send takes part of an answer, or nothing (BlockingIOError).
+while True:
+    try:
+        if conn1.send(b'X' * 1024) < 1024:
+            break
+    except BlockingIOError:
+        break
+sel.modify(conn1, EVENT_WRITE)
+assert sel.select(timeout=0.2) == []
+client.setblocking(False)
+deadline = time.time() + 5
+while time.time() < deadline and sel.select(timeout=0) == []:
+    try:
+        client.recv(1 << 20)
+    except BlockingIOError:
+        time.sleep(0.01)
+events = sel.select(timeout=0)
+assert events == [(sel.get_key(conn1), EVENT_WRITE)], events
+assert EVENT_READ | EVENT_WRITE == 3
+print('ok')
+"#;
+
+#[test]
+fn python_agrees_with_what_the_event_loop_shows() {
+    if !python_is_there() {
+        return;
+    }
+    let out = Command::new("python3")
+        .args(["-c", EVENT_LOOP_ORACLE])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout == b"ok\n",
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

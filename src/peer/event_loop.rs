@@ -228,14 +228,16 @@ impl Loop<'_> {
     }
 
     /// `connN, addr = server.accept()`, made non-blocking and registered for reading; false
-    /// when no connection was waiting (BlockingIOError) or the accept failed, as its line
-    /// shows.
+    /// when no connection was waiting (BlockingIOError, on its line). Any other failure ends
+    /// the session, as the exception would end server.py: the listening socket would stay
+    /// readable, and trying again could only fail again.
     fn accept(&mut self) -> io::Result<bool> {
         let number = self.cx.conversations() + 1;
         let (mut conn, _) = match self.server.accept(&format!("conn{number}")) {
             Ok(accepted) => accepted,
-            Err(err) => {
-                if raised_blocking_io(&err) && !self.told.drained {
+            Err(err) if !raised_blocking_io(&err) => return Err(err),
+            Err(_) => {
+                if !self.told.drained {
                     self.told.drained = true;
                     self.cx.note(
                         "BlockingIOError: no connection is left in the accept queue, which ends the accept loop. The kernel reports the listening socket readable once however many connections wait, so the server accepts until this error.",
