@@ -226,6 +226,31 @@ fn receive_queue_at(
     }
 }
 
+/// The accept queue of the TCP socket listening on `at`'s port, from sock_diag or, where
+/// netlink is refused, /proc/net/tcp (a listening socket's rx_queue column is its accept
+/// queue there too).
+fn accept_queue_at(at: SocketAddr) -> io::Result<(Option<u32>, TcpTableSource)> {
+    match crate::sockdiag::accept_queue(at.ip(), at.port()) {
+        Ok(queue) => Ok((queue, TcpTableSource::SockDiag)),
+        Err(_) => {
+            let (table, file) = if at.is_ipv4() {
+                (procfs::net::tcp(), "/proc/net/tcp")
+            } else {
+                (procfs::net::tcp6(), "/proc/net/tcp6")
+            };
+            let entries = table.map_err(|e| plain_proc_error(e, file))?;
+            let queue = entries
+                .into_iter()
+                .find(|e| {
+                    e.local_address.port() == at.port()
+                        && TcpState::from_kernel(e.state.to_u8()) == Some(TcpState::Listen)
+                })
+                .map(|e| e.rx_queue);
+            Ok((queue, TcpTableSource::ProcNetTcp))
+        }
+    }
+}
+
 /// The connections between the two ports as /proc/net/tcp (or tcp6) lists them.
 fn proc_net_tcp(local: SocketAddr, remote: SocketAddr) -> io::Result<Vec<TcpEntry>> {
     let (table, file) = if local.is_ipv4() {
@@ -469,6 +494,33 @@ impl Kernel {
             f.peer = Some(peer);
             match queue {
                 Some(n) => f.queue = vec![("peer_receive", Count::Number(n as u64))],
+                None => f.tcp_state = Some(None),
+            }
+        });
+        Ok(queue)
+    }
+
+    /// Connections waiting in the accept queue of the other program's listening socket, the
+    /// server `sock` is connected to, when that program runs on this machine (peer mode): the
+    /// kernel's TCP table lists listening sockets too (`ss -ltn` shows the queue as Recv-Q),
+    /// so netlab can see connections that program has not accepted yet. None when nothing
+    /// listens on that port any more.
+    pub fn peer_accept_queue(&self, sock: &Sock) -> io::Result<Option<u32>> {
+        self.recorder.begin();
+        let (_, theirs) = inet_ends(sock)?;
+        let (queue, source) = accept_queue_at(theirs)?;
+        let what =
+            phrases::peer_accept_queue(source, &self.registry.show_addr(&Addr::Inet(theirs)));
+        let result = match queue {
+            Some(n) => phrases::connections_waiting(n),
+            None => phrases::nothing_listens(),
+        };
+        let port = self.registry.port(theirs.port());
+        self.record(what, result, |f| {
+            f.probe = Some(Self::probe(source.name(), None));
+            f.port = Some(port);
+            match queue {
+                Some(n) => f.queue = vec![("peer_accept", Count::Number(n.into()))],
                 None => f.tcp_state = Some(None),
             }
         });

@@ -277,6 +277,38 @@ pub fn peer_receive_queue(source: TableSource, from: &str, to: &str) -> Text {
     )
 }
 
+/// `sock_diag (as ss -ltn): accept queue of ('127.0.0.1', 8080)`: the other program's
+/// listening socket, looked up in the kernel's table.
+pub fn peer_accept_queue(source: TableSource, at: &str) -> Text {
+    let (en, zh) = match source {
+        TableSource::SockDiag => ("sock_diag (as ss -ltn)", "sock_diag（与 ss -ltn 同源）"),
+        TableSource::ProcNetTcp => ("/proc/net/tcp", "/proc/net/tcp"),
+    };
+    Text::new(
+        format!("{en}: accept queue of {at}"),
+        format!("{zh}：{at} 的 accept 队列"),
+    )
+}
+
+/// `1 connection waiting to be accepted`, without the limit (which the kernel's table of
+/// another program's socket does not always give).
+pub fn connections_waiting(waiting: u32) -> Text {
+    let connections = if waiting == 1 {
+        "connection"
+    } else {
+        "connections"
+    };
+    Text::new(
+        format!("{waiting} {connections} waiting to be accepted"),
+        format!("{waiting} 个连接等待 accept"),
+    )
+}
+
+/// The kernel's table has no listening socket on that port.
+pub fn nothing_listens() -> Text {
+    Text::new("no socket listens there", "那里没有在监听的套接字")
+}
+
 /// A setting only newer kernels have, missing here: the value this kernel behaves as.
 pub fn no_such_setting(absent: u64) -> Text {
     Text::new(

@@ -135,6 +135,21 @@ pub fn tcp_sockets_with_receive_queues(
     }
 }
 
+/// The kernel's state number of a listening socket (include/net/tcp_states.h: TCP_LISTEN).
+const LISTEN: u8 = 10;
+
+/// The accept queue of the TCP socket of `family` listening on `port` (on any address):
+/// connections whose handshake is done and that no accept() has taken yet, the Recv-Q column
+/// of `ss -ltn` (a listening socket's `idiag_rqueue`). None when nothing listens there. The
+/// kernel lists listening sockets only to a request whose remote port is 0.
+pub fn accept_queue(family: IpAddr, port: u16) -> io::Result<Option<u32>> {
+    let found = tcp_sockets_with_receive_queues(family, port, 0)?;
+    Ok(found
+        .into_iter()
+        .find(|(socket, _)| socket.state == LISTEN && socket.local.port() == port)
+        .map(|(_, queue)| queue))
+}
+
 /// `SOCK_DIAG_BY_FAMILY` dump request for TCP sockets in every state (the kernel adds
 /// NEW_SYN_RECV to SYN_RECV itself) between the two ports.
 fn request(family: IpAddr, local_port: u16, remote_port: u16) -> Vec<u8> {

@@ -169,11 +169,32 @@ pub fn epoll_create() -> io::Result<OwnedFd> {
     Ok(epoll::create(epoll::CreateFlags::CLOEXEC)?)
 }
 
-/// `epoll_ctl(EPOLL_CTL_ADD)`: watches `fd` for input (EPOLLIN; errors and hang-ups are
-/// always reported), tagged `token` in what [`epoll_ready`] returns.
-pub fn epoll_add(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+/// `epoll_ctl(EPOLL_CTL_ADD)`: watches `fd` for `events` (IN, OUT or both; errors and
+/// hang-ups are always reported), tagged `token` in what [`epoll_ready`] returns.
+pub fn epoll_add(
+    epoll: BorrowedFd<'_>,
+    fd: BorrowedFd<'_>,
+    token: u64,
+    events: Ready,
+) -> io::Result<()> {
     let data = epoll::EventData::new_u64(token);
-    Ok(epoll::add(epoll, fd, data, epoll::EventFlags::IN)?)
+    Ok(epoll::add(epoll, fd, data, epoll_flags(events))?)
+}
+
+/// `epoll_ctl(EPOLL_CTL_MOD)`: watches `fd` for other `events` from now on.
+pub fn epoll_modify(
+    epoll: BorrowedFd<'_>,
+    fd: BorrowedFd<'_>,
+    token: u64,
+    events: Ready,
+) -> io::Result<()> {
+    let data = epoll::EventData::new_u64(token);
+    Ok(epoll::modify(epoll, fd, data, epoll_flags(events))?)
+}
+
+/// epoll's flags for poll's: the kernel gives both the same numbers (EPOLLIN is POLLIN ...).
+fn epoll_flags(events: Ready) -> epoll::EventFlags {
+    epoll::EventFlags::from_bits_truncate(u32::from(events.bits()))
 }
 
 /// `epoll_ctl(EPOLL_CTL_DEL)`: stops watching `fd`.
@@ -181,9 +202,13 @@ pub fn epoll_delete(epoll: BorrowedFd<'_>, fd: BorrowedFd<'_>) -> io::Result<()>
     Ok(epoll::delete(epoll, fd)?)
 }
 
-/// `epoll_wait(2)` for up to `timeout`: the tokens of the fds it reported, in the kernel's
-/// order (empty when the timeout passed first).
-pub fn epoll_ready(epoll: BorrowedFd<'_>, max: usize, timeout: Duration) -> io::Result<Vec<u64>> {
+/// `epoll_wait(2)` for up to `timeout`: the token of each fd it reported with the events it
+/// reported, in the kernel's order (empty when the timeout passed first).
+pub fn epoll_ready(
+    epoll: BorrowedFd<'_>,
+    max: usize,
+    timeout: Duration,
+) -> io::Result<Vec<(u64, Ready)>> {
     let timeout = Timespec::try_from(timeout).unwrap_or(Timespec {
         tv_sec: i64::MAX,
         tv_nsec: 0,
@@ -195,7 +220,16 @@ pub fn epoll_ready(epoll: BorrowedFd<'_>, max: usize, timeout: Duration) -> io::
             rustix::buffer::spare_capacity(&mut events),
             Some(&timeout),
         ) {
-            Ok(_) => return Ok(events.iter().map(|e| e.data.u64()).collect()),
+            Ok(_) => {
+                return Ok(events
+                    .iter()
+                    .map(|e| {
+                        let flags = e.flags;
+                        let bits = u16::try_from(flags.bits() & 0xffff).unwrap_or(0);
+                        (e.data.u64(), Ready::from_bits_truncate(bits))
+                    })
+                    .collect())
+            }
             Err(rustix::io::Errno::INTR) => continue,
             Err(err) => return Err(err.into()),
         }

@@ -89,9 +89,15 @@ fn peer_problems(lab: &netlab::lab::Lab) -> Vec<String> {
             .find(|(file, _)| *file == name)
             .map(|(_, text)| *text)
     };
-    // A lab may hold Python programs without offering peer mode (they run against each
-    // other); a lab that offers a mode must hold the program for the student's side.
+    // Python programs in a lab's folder are there to run against netlab: a lab that holds
+    // them offers peer mode, and one that offers a mode holds the program for the student's
+    // side.
     let Some(mode) = lab.peer else {
+        if !lab.code.is_empty() {
+            problems.push(format!(
+                "labs/{id}: Python programs without peer mode (add a peer.rs that declares PEER)"
+            ));
+        }
         return problems;
     };
     let needed = [
@@ -149,7 +155,7 @@ fn a_lab_with_peer_mode_has_its_programs_and_says_how_to_run_them() {
         .iter()
         .filter(|lab| lab.peer.is_some())
         .count();
-    assert!(offering >= 9, "peer mode in {offering} labs");
+    assert!(offering >= 11, "peer mode in {offering} labs");
 }
 
 #[test]
@@ -193,6 +199,25 @@ fn a_peer_mode_without_its_programs_is_named() {
         );
     }
     assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+}
+
+#[test]
+fn python_programs_without_peer_mode_are_named() {
+    fn run(_: &netlab::trace::Trace) -> netlab::trace::LabResult {
+        Ok(())
+    }
+    let lab = netlab::lab::Lab {
+        id: "18-copy",
+        title: netlab::event::Text::fixed("t", "t"),
+        lesson: netlab::event::Text::fixed("", ""),
+        run,
+        peer: None,
+        code: &[("server.py", "import sys\n")],
+    };
+    assert_eq!(
+        peer_problems(&lab),
+        ["labs/18-copy: Python programs without peer mode (add a peer.rs that declares PEER)"]
+    );
 }
 
 #[test]

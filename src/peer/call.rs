@@ -39,6 +39,9 @@ pub struct Call {
     heard: Cell<bool>,
     /// Whether netlab has sent it anything yet.
     replied: Cell<bool>,
+    /// Which of netlab's connections of the session this is, from 1: the client netlab
+    /// accepted (`serve`), or the one it dialled (`connect`), in order.
+    number: u32,
 }
 
 /// How many times the declared wait netlab gives a client between one request and the next
@@ -49,12 +52,13 @@ pub const IDLE_FACTOR: u32 = 10;
 const PEER_LOOK: Duration = Duration::from_millis(5);
 
 impl Call {
-    pub(crate) fn new(cx: Context, conn: Sock) -> Call {
+    pub(crate) fn new(cx: Context, conn: Sock, number: u32) -> Call {
         Call {
             cx,
             conn: Some(conn),
             heard: Cell::new(false),
             replied: Cell::new(false),
+            number,
         }
     }
 
@@ -268,6 +272,66 @@ impl Call {
         }
     }
 
+    /// A reply to a request netlab sent (`connect`) while `quiet`, netlab's other client of
+    /// the same server, is connected and silent: like [`Call::recv_reply`], and a reply that
+    /// does not come within the declared wait is looked for in the kernel's table of this
+    /// machine's connections. Its bytes still unread in the server's socket mean that the
+    /// server has not read this connection at all while `quiet` was connected: it serves one
+    /// client at a time (`not_concurrent`), and the lines before the diagnosis show the
+    /// server's receive queue for this connection and its accept queue. A server that read
+    /// them and did not answer is diagnosed as silent, as any other.
+    pub fn recv_reply_beside(
+        &mut self,
+        quiet: &Call,
+        var: &str,
+        bufsize: usize,
+    ) -> PeerResult<Vec<u8>> {
+        let call = self.recv_call(var, bufsize);
+        let limit = self.outside().limit();
+        self.cx.trace.recorder().begin();
+        match self
+            .outside()
+            .readable_within(self.sock().borrowed_fd(), Some(limit))?
+        {
+            Waited::Ready => {}
+            Waited::Stopped => return Err(Ended::Stopped),
+            Waited::TimedOut => {
+                let shown = Outside::show(limit);
+                self.side()
+                    .record(call, Outcome::Blocked(frames::blocks_for(&shown)));
+                return Err(self.not_answered(quiet));
+            }
+        }
+        match self.read_now(var, bufsize)? {
+            Heard::Data(data) => Ok(data),
+            Heard::HungUp => Err(self.fail(Diagnosis::ClosedWithoutReply)),
+        }
+    }
+
+    /// Why the server did not answer this connection while `quiet` was connected, from the
+    /// kernel's table: its bytes unread there (and connections not accepted) make it a server
+    /// that serves one client at a time.
+    fn not_answered(&self, quiet: &Call) -> Ended {
+        let kernel = self.cx.trace.kernel();
+        let unread = match kernel.peer_recv_queue(self.sock()) {
+            Ok(unread) => unread.unwrap_or(0),
+            Err(err) => return Ended::from(err),
+        };
+        if unread == 0 {
+            return self.fail(Diagnosis::Silent);
+        }
+        let queued = match kernel.peer_accept_queue(self.sock()) {
+            Ok(queued) => queued,
+            Err(err) => return Ended::from(err),
+        };
+        self.fail(Diagnosis::NotConcurrent {
+            client: self.number,
+            quiet: quiet.number,
+            unread,
+            queued,
+        })
+    }
+
     /// One whole framed message, read the way the course reads it (`header = recv(4)`, the
     /// JSON header, then `recv(1024)` until the data is complete), each recv waiting for the
     /// peer. None when the peer closed cleanly before a new message began. A size over
@@ -392,6 +456,7 @@ impl Call {
             Ok(Watched::Blocked { taken }) => Err(self.fail(Diagnosis::NotReading {
                 taken,
                 total: data.len(),
+                selector: false,
             })),
             Ok(Watched::GaveUp) => Err(Ended::Stopped),
             Err(err) => Err(self.went_wrong(err, None)),
@@ -472,11 +537,17 @@ fn refusal(shown: &str, lang: Lang) -> Vec<u8> {
 pub struct Dialer {
     cx: Context,
     server: Addr,
+    /// Connections dialled so far: the next call is number one more.
+    dialled: Cell<u32>,
 }
 
 impl Dialer {
     pub(crate) fn new(cx: Context, server: Addr) -> Dialer {
-        Dialer { cx, server }
+        Dialer {
+            cx,
+            server,
+            dialled: Cell::new(0),
+        }
     }
 
     pub fn trace(&self) -> &Trace {
@@ -502,7 +573,11 @@ impl Dialer {
     pub fn dial(&self, side: &str, var: &str) -> PeerResult<Call> {
         let sock = self.cx.trace.side(side).tcp(var)?;
         match sock.connect(&self.server) {
-            Ok(()) => Ok(Call::new(self.cx.clone(), sock)),
+            Ok(()) => {
+                let number = self.dialled.get() + 1;
+                self.dialled.set(number);
+                Ok(Call::new(self.cx.clone(), sock, number))
+            }
             Err(err) if err.raw_os_error() == Some(libc::ECONNREFUSED) => {
                 let port = self.server.port().unwrap_or(0);
                 Err(self.cx.fail(Diagnosis::Refused { port }))

@@ -74,12 +74,28 @@ pub enum Diagnosis {
     UnexpectedReply { expected: Vec<u8>, got: Vec<u8> },
     /// After netlab's FIN the server kept its end open for the whole wait.
     NotClosed,
-    /// The peer stopped reading: a sendall stayed blocked for the whole wait.
-    NotReading { taken: usize, total: usize },
+    /// The peer stopped reading: a sendall stayed blocked for the whole wait (`selector`
+    /// false), or, in netlab's event loop, the selector never reported the socket writable
+    /// while the rest of a reply waited (`selector` true).
+    NotReading {
+        taken: usize,
+        total: usize,
+        selector: bool,
+    },
     /// A datagram longer than the receive buffer: the rest was lost.
     DatagramCut { len: usize, kept: usize },
     /// A request that is not UTF-8, where the course's server decodes it as UTF-8.
     NotUtf8,
+    /// netlab's client `client` got no answer for the whole wait while its client `quiet`
+    /// was connected and silent, and its bytes wait unread in the server's socket (the
+    /// kernel's table): the server serves one client at a time. `queued`: connections in the
+    /// server's accept queue (None: the table had no listening socket there).
+    NotConcurrent {
+        client: u32,
+        quiet: u32,
+        unread: usize,
+        queued: Option<u32>,
+    },
 }
 
 /// The other program, as the notes name it.
@@ -151,6 +167,7 @@ impl Diagnosis {
         "not_reading",
         "datagram_cut",
         "not_utf8",
+        "not_concurrent",
     ];
 
     /// The stable code JSON shows in `diagnosis`.
@@ -184,6 +201,7 @@ impl Diagnosis {
             Diagnosis::NotReading { .. } => "not_reading",
             Diagnosis::DatagramCut { .. } => "datagram_cut",
             Diagnosis::NotUtf8 => "not_utf8",
+            Diagnosis::NotConcurrent { .. } => "not_concurrent",
         }
     }
 
@@ -204,13 +222,23 @@ impl Diagnosis {
             | Diagnosis::Reset {
                 progress: Some((_, have, need)),
             } => facts.bytes = Some(part(*have, *need)),
-            Diagnosis::NotReading { taken, total } => facts.bytes = Some(part(*taken, *total)),
+            Diagnosis::NotReading { taken, total, .. } => {
+                facts.bytes = Some(part(*taken, *total));
+            }
             Diagnosis::DatagramCut { len, kept } => facts.bytes = Some(part(*kept, *len)),
             Diagnosis::Leftover { bytes } => {
                 facts.queue = vec![("receive", Count::Number(*bytes as u64))];
             }
             Diagnosis::StaleTail { bytes } => {
                 facts.queue = vec![("peer_receive", Count::Number(*bytes as u64))];
+            }
+            Diagnosis::NotConcurrent { unread, queued, .. } => {
+                facts.queue = vec![("peer_receive", Count::Number(*unread as u64))];
+                if let Some(queued) = queued {
+                    facts
+                        .queue
+                        .push(("peer_accept", Count::Number((*queued).into())));
+                }
             }
             _ => {}
         }
@@ -461,7 +489,7 @@ impl Diagnosis {
                     "netlab 发出了 FIN，所以从现在起你的服务端的 recv() 每次都会立刻返回 b''。没有 `if not data: break` 的通信循环永远出不来：它空转，打印 b''，什么也不发，它那一头的连接一直停在 CLOSE_WAIT（实验 04）。收到 b'' 就跳出循环并关闭连接。",
                 ),
             ),
-            Diagnosis::NotReading { taken, total } => shown(
+            Diagnosis::NotReading { taken, total, selector: false } => shown(
                 Text::new(format!("the {who} stopped reading"), format!("{who_zh}不再读取")),
                 Text::new(
                     format!("sendall blocked after {taken} of {total} bytes for {w}"),
@@ -470,6 +498,17 @@ impl Diagnosis {
                 Text::new(
                     format!("The reply fills both the {who}'s receive buffer and netlab's send buffer, and the {who} has not read for {w}, so sendall() cannot go on. A receiver must keep reading until it has the whole message."),
                     format!("回复塞满了{who_zh}的接收缓冲区和 netlab 的发送缓冲区，而{who_zh} {w} 内都没有再读，所以 sendall() 无法继续。接收方必须一直读，直到收齐整条消息。"),
+                ),
+            ),
+            Diagnosis::NotReading { taken, total, selector: true } => shown(
+                Text::new(format!("the {who} stopped reading"), format!("{who_zh}不再读取")),
+                Text::new(
+                    format!("send() took {taken} of {total} bytes, then no room for {w}"),
+                    format!("send() 收下 {total} 字节中的 {taken} 字节，之后 {w} 内没有空间"),
+                ),
+                Text::new(
+                    format!("The {who} sends and does not read its answers: they fill its receive buffer and netlab's send buffer, so send() took only part of this one, and for {w} the selector never reported the socket writable (EVENT_WRITE). netlab keeps at most that one answer for a {who}, reads nothing more from it meanwhile, and now closes the connection; its other {who}s were served all along. A receiver must keep reading what it is sent."),
+                    format!("{who_zh}只发不读：它的回答塞满了它的接收缓冲区和 netlab 的发送缓冲区，所以这一次 send() 只收下一部分，而且 {w} 内选择器一次也没有报告这个套接字可写（EVENT_WRITE）。netlab 对每个{who_zh}最多留着这一个回答，其间不再读它发来的数据，现在关闭这条连接；其他{who_zh}一直照常得到服务。接收方必须把发给它的数据读走。"),
                 ),
             ),
             Diagnosis::DatagramCut { len, kept } => shown(
@@ -483,6 +522,38 @@ impl Diagnosis {
                     format!("UDP 的数据报要么整个收、要么不收：recvfrom({kept}) 拿走前 {kept} 字节，其余部分被内核丢弃，之后任何调用都读不到（实验 13）。每条消息都不要超过接收方的缓冲区。"),
                 ),
             ),
+            Diagnosis::NotConcurrent { client, quiet, unread, queued } => {
+                let (waiting, waiting_zh) = match queued {
+                    Some(0) | None => (String::new(), String::new()),
+                    Some(1) => (
+                        ", and 1 connection waits in your server's accept queue: it has not even accepted it".to_string(),
+                        "，而且有 1 个连接还在你的服务端的 accept 队列里：它连 accept 都还没做".to_string(),
+                    ),
+                    Some(n) => (
+                        format!(", and {n} connections wait in your server's accept queue: it has not even accepted them"),
+                        format!("，而且有 {n} 个连接还在你的服务端的 accept 队列里：它连 accept 都还没做"),
+                    ),
+                };
+                let (accept, accept_zh) = match queued {
+                    Some(1) => (", 1 connection not accepted".to_string(), "，1 个连接没有被 accept".to_string()),
+                    Some(n) if *n > 1 => (format!(", {n} connections not accepted"), format!("，{n} 个连接没有被 accept")),
+                    _ => (String::new(), String::new()),
+                };
+                shown(
+                    Text::new(
+                        format!("the server did not answer client {client} while client {quiet} was connected"),
+                        format!("客户端 {quiet} 还连着时，服务端没有回答客户端 {client}"),
+                    ),
+                    Text::new(
+                        format!("{unread} bytes unread for {w}{accept}"),
+                        format!("{unread} 字节 {w} 内没有被读{accept_zh}"),
+                    ),
+                    Text::new(
+                        format!("netlab's client {quiet} connected first and has said nothing since; client {client} connected while it was still connected, sent its message, and got no answer for {w}. Its {unread} bytes still wait unread in your server's socket (the kernel's table shows that socket's receive queue){waiting}. So your server serves one client at a time, like lab 02's link loop: it waits in recv() for client {quiet}, and client {client} is answered only after client {quiet} hangs up. Give each connection a thread of its own (lab 18), or serve every socket from one selector loop (lab 19)."),
+                        format!("netlab 的客户端 {quiet} 先连上，之后一句话也没说；客户端 {client} 在它还连着的时候连上并发出消息，{w} 内没有得到回答。它的 {unread} 字节还没被读，留在你的服务端的套接字里（内核的连接表显示了那个套接字的接收队列）{waiting_zh}。所以你的服务端一次只服务一个客户端，就像实验 02 的链接循环：它在 recv() 里等客户端 {quiet}，客户端 {client} 要等客户端 {quiet} 挂断以后才会得到回答。给每个连接开一个线程（实验 18），或者用一个选择器循环服务所有套接字（实验 19）。"),
+                    ),
+                )
+            }
             Diagnosis::NotUtf8 => shown(
                 Text::new("a request that is not UTF-8", "请求不是 UTF-8"),
                 Text::new("UnicodeDecodeError", "UnicodeDecodeError"),
@@ -567,12 +638,19 @@ mod tests {
             Diagnosis::NotReading {
                 taken: 10,
                 total: 100,
+                selector: false,
             },
             Diagnosis::DatagramCut {
                 len: 2000,
                 kept: 1024,
             },
             Diagnosis::NotUtf8,
+            Diagnosis::NotConcurrent {
+                client: 2,
+                quiet: 1,
+                unread: 19,
+                queued: Some(1),
+            },
         ];
         for diagnosis in &all {
             match diagnosis {
@@ -598,7 +676,8 @@ mod tests {
                 | Diagnosis::NotClosed
                 | Diagnosis::NotReading { .. }
                 | Diagnosis::DatagramCut { .. }
-                | Diagnosis::NotUtf8 => {}
+                | Diagnosis::NotUtf8
+                | Diagnosis::NotConcurrent { .. } => {}
             }
         }
         all
@@ -614,8 +693,28 @@ mod tests {
     /// one paragraph, in both languages.
     #[test]
     fn every_diagnosis_is_one_line_and_one_paragraph_in_both_languages() {
+        // The forms a kind's text takes beyond its example.
+        let more = [
+            Diagnosis::NotReading {
+                taken: 0,
+                total: 100,
+                selector: true,
+            },
+            Diagnosis::NotConcurrent {
+                client: 3,
+                quiet: 1,
+                unread: 19,
+                queued: None,
+            },
+            Diagnosis::NotConcurrent {
+                client: 2,
+                quiet: 1,
+                unread: 19,
+                queued: Some(2),
+            },
+        ];
         for role in [Role::Serve, Role::Connect] {
-            for diagnosis in examples() {
+            for diagnosis in examples().into_iter().chain(more.clone()) {
                 let shown = diagnosis.show(role, &Text::same("30 s"));
                 for text in [&shown.title, &shown.finding, &shown.advice] {
                     for words in [&text.en, &text.zh] {

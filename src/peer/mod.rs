@@ -22,6 +22,7 @@ mod context;
 mod datagrams;
 mod diagnosis;
 mod endpoint;
+mod event_loop;
 mod frames;
 mod outside;
 mod session;
@@ -32,9 +33,11 @@ pub use call::{Call, Dialer, Heard};
 pub use datagrams::Datagrams;
 pub use diagnosis::Diagnosis;
 pub use endpoint::{check_host, NotLoopback};
+pub use event_loop::MAX_CLIENTS;
 pub use session::{connect, serve, Report, SessionError, Settings};
 
 use crate::commands::CommandError;
+use crate::event::Text;
 use crate::framing::ReadError;
 use crate::kernel::ProbeError;
 use crate::trace::LabError;
@@ -70,19 +73,34 @@ impl PeerMode {
         }
     }
 
-    /// The transport the lab's programs use.
+    /// The transport the lab's programs use (an event loop serves TCP).
     pub fn is_udp(&self) -> bool {
         matches!(self.serve, Some(Serve::Datagrams(_)))
             || matches!(self.connect, Some(Connect::Datagrams(_)))
     }
 }
 
-/// netlab's server: for TCP, one conversation with each client it accepts; for UDP, one
-/// request (a datagram in, the answer out).
+/// netlab's server: for TCP, one conversation with each client it accepts, one client after
+/// another (`Calls`) or many at once (`EventLoop`); for UDP, one request (a datagram in, the
+/// answer out).
 #[derive(Clone, Copy)]
 pub enum Serve {
     Calls(fn(&mut Call) -> PeerResult),
     Datagrams(fn(&mut Datagrams) -> PeerResult),
+    EventLoop(EventLoop),
+}
+
+/// netlab's server for a lab whose server serves many clients at once: one event loop over a
+/// selector, as lab 19 teaches (see the module `event_loop`). Each message a client sends,
+/// as one recv(1024) returns it, gets one answer.
+#[derive(Clone, Copy)]
+pub struct EventLoop {
+    /// What netlab answers to the bytes one recv() returned (the course's `data.upper()`).
+    pub answer: fn(&[u8]) -> Vec<u8>,
+    /// The lab's note on how netlab serves, under the server's first lines: how its server
+    /// compares with the lab's own (lab 18's gives each client a thread, which netlab's does
+    /// not).
+    pub how: &'static Text,
 }
 
 /// netlab's client: for TCP it dials (once or more) with the [`Dialer`]; for UDP it sends to
@@ -141,7 +159,8 @@ impl From<ReadError> for Ended {
 /// What a peer.rs needs.
 pub mod prelude {
     pub use super::{
-        Call, Connect, Datagrams, Diagnosis, Dialer, Ended, Heard, PeerMode, PeerResult, Serve,
+        Call, Connect, Datagrams, Diagnosis, Dialer, Ended, EventLoop, Heard, PeerMode, PeerResult,
+        Serve,
     };
     pub use crate::event::Text;
     pub use crate::framing::{self, FrameDecoder};

@@ -13,7 +13,7 @@ use super::context::Context;
 use super::datagrams::Datagrams;
 use super::diagnosis::Diagnosis;
 use super::outside::{Outside, Waited};
-use super::{endpoint, Connect, Ended, PeerMode, PeerResult, Role, Serve};
+use super::{endpoint, event_loop, Connect, Ended, EventLoop, PeerMode, PeerResult, Role, Serve};
 use crate::event::Text;
 use crate::phrases;
 use crate::recorder::TraceOptions;
@@ -87,7 +87,7 @@ pub fn serve(
     ready: &mut dyn FnMut(SocketAddr),
 ) -> Result<Report, SessionError> {
     let handler = mode.serve.ok_or(SessionError::NotOffered)?;
-    let udp = matches!(handler, Serve::Datagrams(_));
+    let udp = mode.is_udp();
     if settings.port != 0 {
         endpoint::probe_bind(settings.port, udp).map_err(|err| SessionError::PortUnavailable {
             port: settings.port,
@@ -107,6 +107,7 @@ pub fn serve(
     let outcome = match handler {
         Serve::Calls(program) => serve_calls(&cx, program, settings, ready),
         Serve::Datagrams(program) => serve_datagrams(&cx, program, settings, ready),
+        Serve::EventLoop(program) => serve_event_loop(&cx, program, settings, ready),
     };
     finish(&cx, id, outcome)
 }
@@ -172,6 +173,24 @@ fn report(cx: &Context, stopped: bool) -> Report {
     }
 }
 
+/// netlab's TCP server switches on: `var = socket(...)`, SO_REUSEADDR, bind, `listen(5)`,
+/// and its state from the kernel. Returns the listening socket and its address.
+fn switch_on(cx: &Context, var: &str, port: u16) -> Result<(Sock, Addr), SessionError> {
+    let trace = &cx.trace;
+    let server = trace.side("server");
+    trace.recorder().section(phrases::server_switches_on());
+    let listening = server.tcp(var)?;
+    listening.set_reuseaddr(true)?;
+    cx.note(
+        "netlab sets SO_REUSEADDR before bind, the course's fix from lab 06: a connection this server closes first stays in TIME_WAIT on its port for a minute, and without the option the next `netlab serve` could not bind the port during that time.",
+        "netlab 在 bind 之前设置了 SO_REUSEADDR，也就是实验 06 里课程的解决办法：这个服务端先关闭的连接会在它的端口上停留一分钟 TIME_WAIT，不设这个选项的话，这段时间里下一次 `netlab serve` 就绑定不了这个端口。",
+    );
+    let number = bind(trace, &listening, port)?;
+    listening.listen(5)?;
+    trace.kernel().tcp_state_now(&listening)?;
+    Ok((listening, number))
+}
+
 fn serve_calls(
     cx: &Context,
     program: fn(&mut Call) -> PeerResult,
@@ -179,17 +198,7 @@ fn serve_calls(
     ready: &mut dyn FnMut(SocketAddr),
 ) -> Result<Report, SessionError> {
     let trace = &cx.trace;
-    let server = trace.side("server");
-    trace.recorder().section(phrases::server_switches_on());
-    let phone = server.tcp("phone")?;
-    phone.set_reuseaddr(true)?;
-    cx.note(
-        "netlab sets SO_REUSEADDR before bind, the course's fix from lab 06: a connection this server closes first stays in TIME_WAIT on its port for a minute, and without the option the next `netlab serve` could not bind the port during that time.",
-        "netlab 在 bind 之前设置了 SO_REUSEADDR，也就是实验 06 里课程的解决办法：这个服务端先关闭的连接会在它的端口上停留一分钟 TIME_WAIT，不设这个选项的话，这段时间里下一次 `netlab serve` 就绑定不了这个端口。",
-    );
-    let number = bind(trace, &phone, settings.port)?;
-    phone.listen(5)?;
-    trace.kernel().tcp_state_now(&phone)?;
+    let (phone, number) = switch_on(cx, "phone", settings.port)?;
     let shown = trace.registry().show_addr(&number);
     cx.note(
         format!("netlab's server waits in accept() for your client at {shown}: start it in another terminal. It serves one client after another (the link loop) until Ctrl-C."),
@@ -214,7 +223,7 @@ fn serve_calls(
         let Ok((conn, _)) = phone.accept("conn") else {
             continue; // the failed accept is in the trace; the next client may do better
         };
-        let mut call = Call::new(cx.clone(), conn);
+        let mut call = Call::new(cx.clone(), conn, n);
         let ended = program(&mut call);
         let stopped = settle(cx, ended);
         call.hang_up();
@@ -223,6 +232,23 @@ fn serve_calls(
         }
     };
     phone.close();
+    let report = report(cx, stopped);
+    cx.summary(
+        phrases::serve_ended(stopped),
+        phrases::served(report.conversations, report.diagnoses.len(), false),
+    );
+    Ok(report)
+}
+
+/// netlab's server for many clients at once: the listening socket, then the event loop.
+fn serve_event_loop(
+    cx: &Context,
+    program: EventLoop,
+    settings: Settings,
+    ready: &mut dyn FnMut(SocketAddr),
+) -> Result<Report, SessionError> {
+    let (server, number) = switch_on(cx, "server", settings.port)?;
+    let stopped = event_loop::run(cx, program, server, &number, settings.once, ready)?;
     let report = report(cx, stopped);
     cx.summary(
         phrases::serve_ended(stopped),
@@ -438,6 +464,7 @@ mod tests {
         let outcome = match mode.serve.unwrap() {
             Serve::Calls(program) => serve_calls(&cx, program, settings(0), &mut ready),
             Serve::Datagrams(program) => serve_datagrams(&cx, program, settings(0), &mut ready),
+            Serve::EventLoop(program) => serve_event_loop(&cx, program, settings(0), &mut ready),
         };
         finish(&cx, id, outcome).unwrap();
         playing.join().unwrap();
@@ -620,6 +647,48 @@ mod tests {
             client.recv_from(&mut reply).unwrap();
         });
         assert!(check(&recorded).is_empty());
+    }
+
+    #[test]
+    fn serve_18_answers_client_2_while_client_1_is_connected() {
+        let recorded = serve_once("18", |addr| {
+            let mut first = TcpStream::connect(addr).unwrap();
+            let mut second = TcpStream::connect(addr).unwrap();
+            second.write_all(b"hello").unwrap();
+            let mut answer = [0u8; 5];
+            second.read_exact(&mut answer).unwrap();
+            assert_eq!(&answer, b"HELLO");
+            first.write_all(b"one").unwrap();
+            let mut answer = [0u8; 3];
+            first.read_exact(&mut answer).unwrap();
+            assert_eq!(&answer, b"ONE");
+        });
+        assert!(check(&recorded).is_empty());
+        let seq_of = |call: &str| {
+            recorded
+                .events
+                .iter()
+                .find(|e| e.facts.python.as_deref() == Some(call))
+                .map(|e| e.seq)
+                .unwrap_or_else(|| panic!("no {call}"))
+        };
+        assert!(seq_of("conn2.send(b'HELLO')") < seq_of("data = conn1.recv(1024)"));
+        assert!(seq_of("conn1, addr = server.accept()") < seq_of("conn2, addr = server.accept()"));
+    }
+
+    #[test]
+    fn serve_19_a_silent_client_holds_up_nobody() {
+        let recorded = serve_once("19", |addr| {
+            let mut silent = TcpStream::connect(addr).unwrap();
+            let mut talker = TcpStream::connect(addr).unwrap();
+            talker.write_all(b"hi").unwrap();
+            let mut answer = [0u8; 2];
+            talker.read_exact(&mut answer).unwrap();
+            assert_eq!(&answer, b"HI");
+            // netlab gives up on the silent one after the declared wait and closes it.
+            assert_eq!(read_all(&mut silent), b"");
+        });
+        assert_eq!(check(&recorded), ["silent_peer"]);
     }
 
     #[test]

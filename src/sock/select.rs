@@ -19,10 +19,15 @@
 //! line names the objects by the program's variables instead, in an expression that Python
 //! evaluates to the value returned: `[(sel.get_key(conn2), EVENT_READ)]`,
 //! `([conn2], [], [])`.
+//!
+//! A selector watches each socket for reading (`EVENT_READ`), writing (`EVENT_WRITE`: room in
+//! its send buffer) or both, and reports what it watched for that the kernel reported, the
+//! way CPython's selectors turn the kernel's events into theirs (an error or a hang-up counts
+//! as both).
 
 use std::cell::RefCell;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use super::registry::SockId;
@@ -41,6 +46,71 @@ enum Backend {
     Poll,
 }
 
+/// What a selector watches a socket for, or reports it ready for: selectors' `EVENT_READ`,
+/// `EVENT_WRITE`, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Events {
+    read: bool,
+    write: bool,
+}
+
+impl Events {
+    /// `EVENT_READ`: data, a FIN, an error, or for a listener a connection to accept.
+    pub const READ: Events = Events {
+        read: true,
+        write: false,
+    };
+    /// `EVENT_WRITE`: room in the socket's send buffer.
+    pub const WRITE: Events = Events {
+        read: false,
+        write: true,
+    };
+
+    pub fn reads(self) -> bool {
+        self.read
+    }
+
+    pub fn writes(self) -> bool {
+        self.write
+    }
+
+    fn is_empty(self) -> bool {
+        !self.read && !self.write
+    }
+
+    /// The mask as a Python expression of selectors' names.
+    fn python(self) -> &'static str {
+        match (self.read, self.write) {
+            (true, false) => "EVENT_READ",
+            (false, true) => "EVENT_WRITE",
+            (true, true) => "EVENT_READ | EVENT_WRITE",
+            (false, false) => "0",
+        }
+    }
+
+    /// What poll(2) and epoll are asked to watch for.
+    fn asked(self) -> Ready {
+        let mut ready = Ready::empty();
+        if self.read {
+            ready |= Ready::IN;
+        }
+        if self.write {
+            ready |= Ready::OUT;
+        }
+        ready
+    }
+
+    /// What selectors reports for a key watching `self` when the kernel reported `got`: as
+    /// CPython writes it, any event but POLLIN counts as writable and any but POLLOUT as
+    /// readable (an error or a hang-up is both), and only what the key watches is kept.
+    fn reported(self, got: Ready) -> Events {
+        Events {
+            read: self.read && !(got - Ready::OUT).is_empty(),
+            write: self.write && !(got - Ready::IN).is_empty(),
+        }
+    }
+}
+
 /// A socket registered with a selector, and how the trace names it.
 #[derive(Clone)]
 struct Key {
@@ -49,6 +119,8 @@ struct Key {
     shown: String,
     /// The socket's own variable, for the moment netlab needs the socket itself.
     var: String,
+    /// What the selector watches it for.
+    events: Events,
 }
 
 /// A selector of the lab's program: `sel = selectors.DefaultSelector()`.
@@ -59,20 +131,41 @@ pub struct Selector {
     keys: RefCell<Vec<Key>>,
 }
 
-/// The sockets a select call reported ready, by the names its line shows them with.
+/// The sockets a select call reported ready, by the names its line shows them with, and what
+/// each was ready for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadySet {
-    ready: Vec<(SockId, String)>,
+    ready: Vec<(SockId, String, Events)>,
 }
 
 impl ReadySet {
+    fn new(ready: Vec<(SockId, String, Events)>) -> ReadySet {
+        ReadySet { ready }
+    }
+
     /// The ready sockets' names, in the order the line shows them.
     pub fn names(&self) -> Vec<&str> {
-        self.ready.iter().map(|(_, name)| name.as_str()).collect()
+        self.ready
+            .iter()
+            .map(|(_, name, _)| name.as_str())
+            .collect()
     }
 
     pub fn includes(&self, sock: &Sock) -> bool {
-        self.ready.iter().any(|(id, _)| *id == sock.id())
+        self.events_of(sock).is_some()
+    }
+
+    /// The ready sockets in the order the line shows them: which socket, and what for.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (SockId, Events)> + '_ {
+        self.ready.iter().map(|(id, _, events)| (*id, *events))
+    }
+
+    /// What `sock` was reported ready for, if it was.
+    pub fn events_of(&self, sock: &Sock) -> Option<Events> {
+        self.ready
+            .iter()
+            .find(|(id, _, _)| *id == sock.id())
+            .map(|(_, _, events)| *events)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -186,19 +279,19 @@ impl Side {
                 fired = poll_readable(&views, limit)?;
             }
         }
-        let ready: Vec<(SockId, String)> = views
+        let ready: Vec<(SockId, String, Events)> = views
             .iter()
             .zip(&fired)
             .filter(|(_, &f)| f)
-            .map(|(s, _)| (s.id(), s.var().to_string()))
+            .map(|(s, _)| (s.id(), s.var().to_string(), Events::READ))
             .collect();
         if ready.is_empty() && timeout.is_none() {
             return Err(self.select_blocked(call, provable));
         }
-        let shown: Vec<&str> = ready.iter().map(|(_, name)| name.as_str()).collect();
+        let shown: Vec<&str> = ready.iter().map(|(_, name, _)| name.as_str()).collect();
         let value = format!("([{}], [], [])", shown.join(", "));
         self.record(call, Outcome::Returned(Text::same(value)));
-        Ok(ReadySet { ready })
+        Ok(ReadySet::new(ready))
     }
 
     /// Records a select that would wait: on the kernel's evidence, or after a watch.
@@ -220,9 +313,19 @@ impl Side {
 /// One poll(2) for input over `socks`, for up to `limit`: which of them reported an event
 /// (input, a hang-up or an error all make a socket readable to Python).
 fn poll_readable(socks: &[Sock], limit: Duration) -> io::Result<Vec<bool>> {
-    let watch: Vec<_> = socks.iter().map(|s| (s.borrowed_fd(), Ready::IN)).collect();
-    let got = sys::poll_each(&watch, limit)?;
+    let asked = vec![Events::READ; socks.len()];
+    let got = poll_for(socks, &asked, limit)?;
     Ok(got.iter().map(|events| !events.is_empty()).collect())
+}
+
+/// One poll(2) over `socks`, each for what `asked` says, for up to `limit`: what each reported.
+fn poll_for(socks: &[Sock], asked: &[Events], limit: Duration) -> io::Result<Vec<Ready>> {
+    let watch: Vec<_> = socks
+        .iter()
+        .zip(asked)
+        .map(|(s, events)| (s.borrowed_fd(), events.asked()))
+        .collect();
+    sys::poll_each(&watch, limit)
 }
 
 impl Selector {
@@ -235,11 +338,17 @@ impl Selector {
     /// program's code (socketserver registers the server object, whose `fileno()` is its
     /// socket's): the line and every ready list name it `shown`.
     pub(crate) fn register_as(&self, sock: &Sock, shown: &str) -> io::Result<()> {
+        self.register_for(sock, shown, Events::READ)
+    }
+
+    /// `sel.register(sock, events)`: watch `sock` for `events`, named `shown`.
+    fn register_for(&self, sock: &Sock, shown: &str, events: Events) -> io::Result<()> {
         self.side.begin();
-        let call = format!("{}.register({shown}, EVENT_READ)", self.var);
+        let call = format!("{}.register({shown}, {})", self.var, events.python());
         if let Backend::Epoll(epoll) = &self.backend {
             let token = sock.id() as u64;
-            if let Err(err) = sys::epoll_add(epoll.as_fd(), sock.borrowed_fd(), token) {
+            let added = sys::epoll_add(epoll.as_fd(), sock.borrowed_fd(), token, events.asked());
+            if let Err(err) = added {
                 return Err(self.side.raise(call, err));
             }
         }
@@ -247,20 +356,58 @@ impl Selector {
             id: sock.id(),
             shown: shown.to_string(),
             var: sock.var().to_string(),
+            events,
         });
         self.side.record(call, Outcome::Returned(Text::same("")));
         Ok(())
     }
 
-    /// `sel.unregister(sock)`: stop watching `sock` (before it is closed).
-    pub fn unregister(&self, sock: &Sock) -> io::Result<()> {
+    /// `sel.modify(sock, events)`: watch the registered `sock` for `events` from now on (a
+    /// server asks for EVENT_WRITE while part of an answer waits to be sent).
+    pub fn modify(&self, sock: &Sock, events: Events) -> io::Result<()> {
         self.side.begin();
-        let shown = self
-            .keys
+        let shown = self.shown(sock);
+        let call = format!("{}.modify({shown}, {})", self.var, events.python());
+        if let Backend::Epoll(epoll) = &self.backend {
+            let token = sock.id() as u64;
+            let changed =
+                sys::epoll_modify(epoll.as_fd(), sock.borrowed_fd(), token, events.asked());
+            if let Err(err) = changed {
+                return Err(self.side.raise(call, err));
+            }
+        }
+        for key in self.keys.borrow_mut().iter_mut() {
+            if key.id == sock.id() {
+                key.events = events;
+            }
+        }
+        self.side.record(call, Outcome::Returned(Text::same("")));
+        Ok(())
+    }
+
+    /// How the lines name a registered socket (its variable when it is not registered).
+    fn shown(&self, sock: &Sock) -> String {
+        self.keys
             .borrow()
             .iter()
             .find(|k| k.id == sock.id())
-            .map_or_else(|| sock.var().to_string(), |k| k.shown.clone());
+            .map_or_else(|| sock.var().to_string(), |k| k.shown.clone())
+    }
+
+    /// The epoll instance's own fd (a `DefaultSelector`'s): readable while a socket it
+    /// watches is ready, so a wait can watch it beside other fds (Ctrl-C's). None for a
+    /// selector that asks poll(2).
+    pub(crate) fn epoll_fd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.backend {
+            Backend::Epoll(epoll) => Some(epoll.as_fd()),
+            Backend::Poll => None,
+        }
+    }
+
+    /// `sel.unregister(sock)`: stop watching `sock` (before it is closed).
+    pub fn unregister(&self, sock: &Sock) -> io::Result<()> {
+        self.side.begin();
+        let shown = self.shown(sock);
         let call = format!("{}.unregister({shown})", self.var);
         if let Backend::Epoll(epoll) = &self.backend {
             if let Err(err) = sys::epoll_delete(epoll.as_fd(), sock.borrowed_fd()) {
@@ -288,44 +435,58 @@ impl Selector {
             .filter_map(|k| Sock::view(&self.side, k.id, &k.var).map(|s| (k, s)))
             .unzip();
         let provable = settle(&views);
-        let mut fired = self.ask(&views, Duration::ZERO)?;
+        let asked: Vec<Events> = live.iter().map(|k| k.events).collect();
+        let mut fired = self.ask(&views, &asked, Duration::ZERO)?;
         if fired.is_empty() {
             if let Some(limit) = watch_for(timeout, provable) {
-                fired = self.ask(&views, limit)?;
+                fired = self.ask(&views, &asked, limit)?;
             }
         }
-        let ready: Vec<(SockId, String)> = live
+        let ready: Vec<(SockId, String, Events)> = live
             .iter()
-            .filter(|k| fired.contains(&k.id))
-            .map(|k| (k.id, k.shown.clone()))
+            .filter_map(|k| {
+                let (_, got) = fired.iter().find(|(id, _)| *id == k.id)?;
+                let events = k.events.reported(*got);
+                (!events.is_empty()).then(|| (k.id, k.shown.clone(), events))
+            })
             .collect();
         if ready.is_empty() && timeout.is_none() {
             return Err(self.side.select_blocked(call, provable));
         }
-        let events: Vec<String> = ready
+        let pairs: Vec<String> = ready
             .iter()
-            .map(|(_, shown)| format!("({}.get_key({shown}), EVENT_READ)", self.var))
+            .map(|(_, shown, events)| {
+                format!("({}.get_key({shown}), {})", self.var, events.python())
+            })
             .collect();
-        let value = format!("[{}]", events.join(", "));
+        let value = format!("[{}]", pairs.join(", "));
         self.side.record(call, Outcome::Returned(Text::same(value)));
-        Ok(ReadySet { ready })
+        Ok(ReadySet::new(ready))
     }
 
-    /// The kernel's answer for `socks` (the registered sockets), within `limit`: the ids of
-    /// those it reported ready.
-    fn ask(&self, socks: &[Sock], limit: Duration) -> io::Result<Vec<SockId>> {
+    /// The kernel's answer for `socks` (the registered sockets, each watched for what `asked`
+    /// says), within `limit`: the ids of those it reported, with what it reported.
+    fn ask(
+        &self,
+        socks: &[Sock],
+        asked: &[Events],
+        limit: Duration,
+    ) -> io::Result<Vec<(SockId, Ready)>> {
         match &self.backend {
             Backend::Epoll(epoll) => {
-                let tokens = sys::epoll_ready(epoll.as_fd(), socks.len(), limit)?;
-                Ok(tokens.into_iter().map(|t| t as SockId).collect())
+                let fired = sys::epoll_ready(epoll.as_fd(), socks.len(), limit)?;
+                Ok(fired
+                    .into_iter()
+                    .map(|(token, got)| (token as SockId, got))
+                    .collect())
             }
             Backend::Poll => {
-                let fired = poll_readable(socks, limit)?;
+                let fired = poll_for(socks, asked, limit)?;
                 Ok(socks
                     .iter()
                     .zip(fired)
-                    .filter(|(_, f)| *f)
-                    .map(|(s, _)| s.id())
+                    .filter(|(_, got)| !got.is_empty())
+                    .map(|(s, got)| (s.id(), got))
                     .collect())
             }
         }
