@@ -15,6 +15,9 @@
 #[path = "browser/cdp.rs"]
 mod cdp;
 
+mod harness;
+use harness::TestResult;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};
@@ -23,9 +26,6 @@ use cdp::{Browser, Page};
 use serde_json::Value;
 
 const NETLAB: &str = env!("CARGO_BIN_EXE_netlab");
-
-/// Ok(None): passed; Ok(Some(reason)): skipped; Err(why): failed.
-type TestResult = Result<Option<String>, String>;
 
 /// One event of a lab's trace, as the JSON lines have it.
 #[derive(Debug, Clone)]
@@ -483,11 +483,7 @@ fn find_chromium() -> Option<PathBuf> {
 }
 
 fn main() -> ExitCode {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
-    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let filters = harness::filters();
     let mut names: Vec<String> = lab_ids().iter().map(|id| format!("page_{id}")).collect();
     names.extend(
         [
@@ -498,59 +494,38 @@ fn main() -> ExitCode {
         ]
         .map(String::from),
     );
-    names.retain(|name| wanted(name));
+    names.retain(|name| harness::selected(&filters, name));
     let required = std::env::var("NETLAB_BROWSER_TEST").is_ok_and(|v| v == "required");
     let Some(chromium) = find_chromium() else {
         let reason =
             "chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)";
-        for name in &names {
-            println!(
-                "test {name} ... {}: {reason}",
-                if required { "FAILED" } else { "skipped" }
-            );
-        }
-        return if required {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
+        let outcome = || {
+            if required {
+                Err(reason.to_string())
+            } else {
+                Ok(Some(reason.to_string()))
+            }
         };
+        return harness::report(names.into_iter().map(|name| (name, outcome())));
     };
     let mut browser = match Browser::launch(&chromium) {
         Ok(browser) => browser,
-        Err(why) => {
-            println!("test browser ... FAILED\n{why}");
-            return ExitCode::FAILURE;
-        }
+        Err(why) => return harness::report([("browser".to_string(), Err(why))]),
     };
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for name in names {
-        let result = match name.as_str() {
-            "page_17_wire" => wire_page(&mut browser),
-            "page_all" => all_page(&mut browser),
-            "a_missing_event_fails" => a_missing_event_fails(&mut browser),
-            "a_broken_page_fails" => a_broken_page_fails(&mut browser),
-            page => lab_page(&mut browser, page.trim_start_matches("page_")),
-        };
-        match result {
-            Ok(None) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Ok(Some(reason)) => {
-                skipped += 1;
-                println!("test {name} ... skipped: {reason}");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{why}");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    let results: Vec<(String, TestResult)> = names
+        .into_iter()
+        .map(|name| {
+            let result = match name.as_str() {
+                "page_17_wire" => wire_page(&mut browser),
+                "page_all" => all_page(&mut browser),
+                "a_missing_event_fails" => a_missing_event_fails(&mut browser),
+                "a_broken_page_fails" => a_broken_page_fails(&mut browser),
+                page => lab_page(&mut browser, page.trim_start_matches("page_")),
+            };
+            (name, result)
+        })
+        .collect();
+    let code = harness::report(results);
     println!("screenshots: {}", screenshots().display());
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    code
 }

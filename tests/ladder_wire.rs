@@ -7,15 +7,15 @@
 //! Its own `main` (harness = false) so that where the kernel refuses namespaces each test is
 //! reported as skipped, with netlab's reason.
 
+mod harness;
+use harness::TestResult;
+
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, ExitCode, Output};
 
 use unicode_width::UnicodeWidthStr;
 
 const NETLAB: &str = env!("CARGO_BIN_EXE_netlab");
-
-/// Ok(None): passed; Ok(Some(reason)): skipped; Err(why): failed.
-type TestResult = Result<Option<String>, String>;
 
 /// A test's name and what it runs.
 type Named = (&'static str, fn() -> TestResult);
@@ -100,39 +100,16 @@ fn fits_80_columns() -> TestResult {
 }
 
 fn main() -> ExitCode {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
     let tests: [Named; 3] = [
         ("wire_ladder_snapshot", snapshot),
         ("wire_ladder_handshake_arrows", handshake_arrows),
         ("wire_ladder_fits_80_columns", fits_80_columns),
     ];
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for (name, run) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        match run() {
-            Ok(None) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Ok(Some(reason)) => {
-                skipped += 1;
-                println!("test {name} ... skipped: {reason}");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{why}");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let filters = harness::filters();
+    harness::report(
+        tests
+            .into_iter()
+            .filter(|(name, _)| harness::selected(&filters, name))
+            .map(|(name, run)| (name.to_string(), run())),
+    )
 }

@@ -13,6 +13,9 @@
 //! `NETLAB_WIRE_VERBOSE=1` prints each child's report and how long each wait for the kernel took
 //! (on stderr). Arguments filter the tests by name, as with cargo's harness.
 
+mod harness;
+use harness::TestResult;
+
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::process::{Command, ExitCode, Output};
@@ -672,8 +675,7 @@ fn same(what: &str, report: &str, expected: &str) -> Result<(), String> {
     ))
 }
 
-/// Ok(None): passed; Ok(Some(reason)): skipped; Err(why): failed.
-type TestResult = Result<Option<String>, String>;
+/// A test: its name and what it runs.
 type Test = (&'static str, fn() -> TestResult);
 
 fn runs() -> usize {
@@ -936,10 +938,6 @@ fn which(program: &str) -> Option<std::path::PathBuf> {
 }
 
 fn parent() -> ExitCode {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
     let tests: [Test; 9] = [
         (
             "conversation_is_the_same_every_run",
@@ -978,30 +976,11 @@ fn parent() -> ExitCode {
             a_thread_before_the_namespace_is_named,
         ),
     ];
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for (name, test) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        match test() {
-            Ok(None) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Ok(Some(reason)) => {
-                skipped += 1;
-                println!("test {name} ... skipped: {reason}");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{why}");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let filters = harness::filters();
+    harness::report(
+        tests
+            .into_iter()
+            .filter(|(name, _)| harness::selected(&filters, name))
+            .map(|(name, test)| (name.to_string(), test())),
+    )
 }

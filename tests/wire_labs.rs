@@ -10,6 +10,9 @@
 //! skipped, with the reason: where the kernel refuses namespaces, every wire test says so.
 //! Arguments filter the tests by name, as with cargo's harness.
 
+mod harness;
+use harness::TestResult;
+
 use std::panic::{self, AssertUnwindSafe};
 use std::process::{Command, ExitCode, Output};
 use std::sync::Mutex;
@@ -37,9 +40,6 @@ const NOT_SNAPSHOTTED: &[(&str, &str)] = &[
          zero window left open may draw probes from the persist timer",
     ),
 ];
-
-/// Ok(None): passed; Ok(Some(reason)): skipped; Err(why): failed.
-type TestResult = Result<Option<String>, String>;
 
 /// A test of this file that is not a lab's snapshot.
 type Named = (&'static str, fn() -> TestResult);
@@ -410,13 +410,10 @@ fn every_lab_runs_with_wire_all() -> TestResult {
 }
 
 fn main() -> ExitCode {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
+    let filters = harness::filters();
     let tests: Vec<Test> = tests()
         .into_iter()
-        .filter(|t| filter.is_empty() || filter.iter().any(|f| t.name.contains(f.as_str())))
+        .filter(|t| harness::selected(&filters, &t.name))
         .collect();
     // Two at a time: each child is a whole netlab run.
     let next = Mutex::new(tests.iter());
@@ -434,27 +431,5 @@ fn main() -> ExitCode {
     });
     let mut results = results.into_inner().unwrap();
     results.sort_by(|a, b| a.0.cmp(&b.0));
-    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for (name, result) in results {
-        match result {
-            Ok(None) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Ok(Some(reason)) => {
-                skipped += 1;
-                println!("test {name} ... skipped: {reason}");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{why}");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    harness::report(results)
 }
