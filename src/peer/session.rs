@@ -232,12 +232,7 @@ fn serve_calls(
         }
     };
     phone.close();
-    let report = report(cx, stopped);
-    cx.summary(
-        phrases::serve_ended(stopped),
-        phrases::served(report.conversations, report.diagnoses.len(), false),
-    );
-    Ok(report)
+    Ok(serve_report(cx, stopped, false))
 }
 
 /// netlab's server for many clients at once: the listening socket, then the event loop.
@@ -249,12 +244,7 @@ fn serve_event_loop(
 ) -> Result<Report, SessionError> {
     let (server, number) = switch_on(cx, "server", settings.port)?;
     let stopped = event_loop::run(cx, program, server, &number, settings.once, ready)?;
-    let report = report(cx, stopped);
-    cx.summary(
-        phrases::serve_ended(stopped),
-        phrases::served(report.conversations, report.diagnoses.len(), false),
-    );
-    Ok(report)
+    Ok(serve_report(cx, stopped, false))
 }
 
 fn serve_datagrams(
@@ -299,12 +289,7 @@ fn serve_datagrams(
         }
     };
     datagrams.close();
-    let report = report(cx, stopped);
-    cx.summary(
-        phrases::serve_ended(stopped),
-        phrases::served(report.conversations, report.diagnoses.len(), true),
-    );
-    Ok(report)
+    Ok(serve_report(cx, stopped, true))
 }
 
 /// `sock.bind(('127.0.0.1', port))`; a port a person typed shows as its number. Another
@@ -341,6 +326,17 @@ fn run_client(cx: &Context, program: Connect, settings: Settings) -> Result<Repo
     let report = report(cx, stopped);
     cx.summary(phrases::connect_ended(), phrases::found(&report.diagnoses));
     Ok(report)
+}
+
+/// How a `serve` session went, with its closing summary line: why it ended and how many
+/// conversations and diagnoses it had (`datagrams`: counted as requests, not clients).
+fn serve_report(cx: &Context, stopped: bool, datagrams: bool) -> Report {
+    let report = report(cx, stopped);
+    cx.summary(
+        phrases::serve_ended(stopped),
+        phrases::served(report.conversations, report.diagnoses.len(), datagrams),
+    );
+    report
 }
 
 /// What the end of one conversation means for the session: true when Ctrl-C ended it. A
