@@ -35,6 +35,13 @@ DECLARED = {
     "14": "delayed ACK (up to 40 ms): the send-queue probe waits until the server has "
           "acknowledged every byte that went out before its window closed, so OUTQ equals the "
           "untransmitted bytes the lab describes",
+    "17": "delayed ACK, twice (about 40 ms each, at most 200 ms): after the client's close() and "
+          "after its shutdown(SHUT_WR), the lab shows FIN_WAIT2, which the client's end reaches "
+          "only when the server's kernel acknowledges the FIN, and a FIN switches the receiver "
+          "to delayed ACKs",
+    "19": "delayed ACK (up to 40 ms): as in lab 14, the send-queue probe after the non-blocking "
+          "send() to the slow reader waits until client 3 has acknowledged every byte that went "
+          "out before its window closed",
 }
 
 
